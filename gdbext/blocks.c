@@ -1,0 +1,287 @@
+/* The block table and its address lookup. Lookups run once per scanned word
+ * that falls inside the heap bounds, so they must be close to O(1): each
+ * contiguous run of blocks (a region) gets a granule index that maps an
+ * address to the first block that may contain it. */
+#include <stdlib.h>
+#include <string.h>
+#include "blocks.h"
+
+/* Blocks closer than this share a region (one granule index). */
+#define REGION_GAP (1u << 20)
+
+struct block_region {
+    uint64_t lo, hi;        /* [lo, hi): first block start, last block end */
+    uint32_t first, last;   /* block ids, inclusive */
+    uint32_t shift;         /* granule = 1 << shift bytes */
+    uint32_t *index;        /* per granule: first block whose end > granule start */
+};
+
+struct pending_free { uint64_t addr; uint8_t why; };
+
+void block_table_init(struct block_table *t)
+{
+    memset(t, 0, sizeof *t);
+}
+
+static void free_regions(struct block_table *t)
+{
+    for (uint32_t i = 0; i < t->nregions; i++)
+        free(t->regions[i].index);
+    free(t->regions);
+    t->regions = NULL;
+    t->nregions = 0;
+}
+
+void block_table_deinit(struct block_table *t)
+{
+    if (!t)
+        return;
+    free_regions(t);
+    free(t->blocks);
+    free(t->info);
+    free(t->pending);
+    memset(t, 0, sizeof *t);
+}
+
+static uint8_t pack_info(enum block_state st, enum block_kind kind, enum block_why why)
+{
+    return (uint8_t)((unsigned)st | ((unsigned)kind << 1) | ((unsigned)why << 4));
+}
+
+struct retain_error *block_table_add(struct block_table *t, uint64_t addr, uint64_t size,
+                                     enum block_state st, enum block_kind kind, enum block_why why)
+{
+    if (t->n == t->cap) {
+        if (t->cap >= UINT32_MAX / 2)
+            return retain_errorf("too many heap blocks (more than %u)", t->cap);
+        uint32_t cap = t->cap ? t->cap * 2 : 4096;
+        struct block *b = realloc(t->blocks, (size_t)cap * sizeof *b);
+        if (!b)
+            return retain_errorf("out of memory for %u blocks", cap);
+        t->blocks = b;
+        uint8_t *in = realloc(t->info, cap);
+        if (!in)
+            return retain_errorf("out of memory for %u blocks", cap);
+        t->info = in;
+        t->cap = cap;
+    }
+    t->blocks[t->n].addr = addr;
+    t->blocks[t->n].size = size;
+    t->info[t->n] = pack_info(st, kind, why);
+    t->n++;
+    t->sorted = 0;
+    return NULL;
+}
+
+/* Index of the block starting at addr in the sorted table, or BLOCK_NONE. */
+static uint32_t find_start(const struct block_table *t, uint64_t addr)
+{
+    uint32_t lo = 0, hi = t->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (t->blocks[mid].addr < addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (lo < t->n && t->blocks[lo].addr == addr) ? lo : BLOCK_NONE;
+}
+
+static void apply_free(struct block_table *t, uint32_t id, enum block_why why)
+{
+    t->info[id] = pack_info(BLOCK_FREE, block_kind(t, id), why);
+}
+
+int block_table_mark_free(struct block_table *t, uint64_t addr, enum block_why why)
+{
+    if (t->sorted) {
+        uint32_t id = find_start(t, addr);
+        if (id == BLOCK_NONE)
+            return -1;
+        apply_free(t, id, why);
+        return 0;
+    }
+    /* Before finish the table is unsorted: remember, apply after sorting. */
+    if (t->npending == t->cappending) {
+        uint32_t cap = t->cappending ? t->cappending * 2 : 256;
+        struct pending_free *p = realloc(t->pending, (size_t)cap * sizeof *p);
+        if (!p)
+            return -1;
+        t->pending = p;
+        t->cappending = cap;
+    }
+    t->pending[t->npending].addr = addr;
+    t->pending[t->npending].why = (uint8_t)why;
+    t->npending++;
+    return 0;
+}
+
+/* Sort blocks and info together: sort an index permutation by address. */
+struct sort_item { uint64_t addr, size; uint8_t info; };
+
+static int cmp_item(const void *a, const void *b)
+{
+    const struct sort_item *x = a, *y = b;
+    return (x->addr > y->addr) - (x->addr < y->addr);
+}
+
+static struct retain_error *sort_blocks(struct block_table *t)
+{
+    /* Walkers emit blocks in address order per heap; check before sorting. */
+    int ordered = 1;
+    for (uint32_t i = 1; i < t->n && ordered; i++)
+        ordered = t->blocks[i - 1].addr < t->blocks[i].addr;
+    if (ordered)
+        return NULL;
+    struct sort_item *items = malloc((size_t)t->n * sizeof *items);
+    if (!items)
+        return retain_errorf("out of memory sorting %u blocks", t->n);
+    for (uint32_t i = 0; i < t->n; i++) {
+        items[i].addr = t->blocks[i].addr;
+        items[i].size = t->blocks[i].size;
+        items[i].info = t->info[i];
+    }
+    qsort(items, t->n, sizeof *items, cmp_item);
+    uint32_t out = 0;
+    for (uint32_t i = 0; i < t->n; i++) {
+        if (out && t->blocks[out - 1].addr == items[i].addr)
+            continue;   /* the same block reported twice */
+        t->blocks[out].addr = items[i].addr;
+        t->blocks[out].size = items[i].size;
+        t->info[out] = items[i].info;
+        out++;
+    }
+    t->n = out;
+    free(items);
+    return NULL;
+}
+
+static uint32_t pick_shift(uint64_t span, uint32_t nblocks)
+{
+    /* About one granule per block, at least 16 bytes (glibc's alignment). */
+    uint64_t per = span / (nblocks ? nblocks : 1);
+    uint32_t shift = 4;
+    while (shift < 40 && ((uint64_t)1 << (shift + 1)) <= per)
+        shift++;
+    return shift;
+}
+
+static struct retain_error *index_region(const struct block_table *t, struct block_region *r)
+{
+    r->shift = pick_shift(r->hi - r->lo, r->last - r->first + 1);
+    uint64_t ngran = ((r->hi - r->lo) >> r->shift) + 1;
+    r->index = malloc(ngran * sizeof *r->index);
+    if (!r->index)
+        return retain_errorf("out of memory for the block index (%llu granules)",
+                             (unsigned long long)ngran);
+    uint32_t b = r->first;
+    for (uint64_t g = 0; g < ngran; g++) {
+        uint64_t gstart = r->lo + (g << r->shift);
+        while (b < r->last && t->blocks[b].addr + t->blocks[b].size <= gstart)
+            b++;
+        r->index[g] = b;
+    }
+    return NULL;
+}
+
+static struct retain_error *build_regions(struct block_table *t)
+{
+    free_regions(t);
+    if (t->n == 0)
+        return NULL;
+    uint32_t cap = 16;
+    t->regions = malloc(cap * sizeof *t->regions);
+    if (!t->regions)
+        return retain_errorf("out of memory for block regions");
+    uint32_t start = 0;
+    for (uint32_t i = 1; i <= t->n; i++) {
+        uint64_t prev_end = t->blocks[i - 1].addr + t->blocks[i - 1].size;
+        if (i < t->n && t->blocks[i].addr < prev_end + REGION_GAP)
+            continue;
+        if (t->nregions == cap) {
+            cap *= 2;
+            struct block_region *nr = realloc(t->regions, cap * sizeof *nr);
+            if (!nr)
+                return retain_errorf("out of memory for block regions");
+            t->regions = nr;
+        }
+        struct block_region *r = &t->regions[t->nregions++];
+        r->lo = t->blocks[start].addr;
+        r->first = start;
+        r->last = i - 1;
+        r->hi = r->lo;
+        for (uint32_t j = start; j < i; j++)    /* a corrupt size may end past the next block */
+            if (t->blocks[j].addr + t->blocks[j].size > r->hi)
+                r->hi = t->blocks[j].addr + t->blocks[j].size;
+        r->index = NULL;
+        struct retain_error *err = index_region(t, r);
+        if (err)
+            return err;
+        start = i;
+    }
+    t->lo = t->regions[0].lo;
+    t->hi = t->regions[t->nregions - 1].hi;
+    return NULL;
+}
+
+struct retain_error *block_table_finish(struct block_table *t)
+{
+    struct retain_error *err = sort_blocks(t);
+    if (err)
+        return err;
+    t->sorted = 1;
+    /* Blocks must not overlap: a chunk that does is a walker bug or a corrupt heap. */
+    for (uint32_t i = 1; i < t->n; i++) {
+        const struct block *p = &t->blocks[i - 1];
+        if (p->addr + p->size > t->blocks[i].addr) {
+            return retain_errorf("heap blocks overlap: 0x%llx (%llu bytes) and 0x%llx",
+                                 (unsigned long long)p->addr, (unsigned long long)p->size,
+                                 (unsigned long long)t->blocks[i].addr);
+        }
+    }
+    t->unmatched_free = 0;
+    for (uint32_t i = 0; i < t->npending; i++) {
+        uint32_t id = find_start(t, t->pending[i].addr);
+        if (id == BLOCK_NONE)
+            t->unmatched_free++;
+        else
+            apply_free(t, id, (enum block_why)t->pending[i].why);
+    }
+    free(t->pending);
+    t->pending = NULL;
+    t->npending = t->cappending = 0;
+    return build_regions(t);
+}
+
+uint32_t block_lookup(const struct block_table *t, uint64_t addr)
+{
+    if (addr - t->lo >= t->hi - t->lo)
+        return BLOCK_NONE;
+    const struct block_region *r = t->regions;
+    if (t->nregions > 1) {
+        uint32_t lo = 0, hi = t->nregions;
+        while (hi - lo > 1) {        /* last region with r.lo <= addr */
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (t->regions[mid].lo <= addr)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        r = &t->regions[lo];
+        if (addr >= r->hi)
+            return BLOCK_NONE;
+    }
+    uint32_t b = r->index[(addr - r->lo) >> r->shift];
+    while (b < r->last && t->blocks[b].addr + t->blocks[b].size <= addr)
+        b++;
+    const struct block *blk = &t->blocks[b];
+    return (blk->addr <= addr && addr < blk->addr + blk->size) ? b : BLOCK_NONE;
+}
+
+size_t block_table_memory(const struct block_table *t)
+{
+    size_t bytes = (size_t)t->cap * (sizeof(struct block) + 1);
+    for (uint32_t i = 0; i < t->nregions; i++)
+        bytes += (((t->regions[i].hi - t->regions[i].lo) >> t->regions[i].shift) + 1) * sizeof(uint32_t);
+    return bytes + t->nregions * sizeof(struct block_region);
+}

@@ -1,0 +1,156 @@
+/* Names for roots and hops. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include "describe.h"
+
+static const struct type_ref NO_TYPE = { OBJ_NONE, DWARF_TYPE_NONE };
+
+static void describe_global(struct retain_session *s, struct root_desc *d)
+{
+    struct global_name g;
+    naming_global(&s->naming, d->slot, &g);
+    d->name = g.var ? g.var : g.symbol;
+    d->offset = g.offset;
+    d->tref = g.type;
+    d->type = naming_type_name(&s->naming, g.type);
+    d->precise = g.var != NULL;
+}
+
+/* A named variable (stack local or thread-local) that covers the slot. */
+static void describe_var(struct retain_session *s, struct root_desc *d)
+{
+    const struct root_var *v = root_set_var_at(&s->roots, d->thread, d->slot);
+    if (!v)
+        return;
+    d->name = v->name;
+    d->offset = d->slot - v->addr;
+    d->type = v->type;
+    d->precise = 1;
+    if (v->type)
+        d->tref = naming_type_by_name(&s->naming, v->type);
+}
+
+void describe_root(struct retain_session *s, const struct root_edge *e, struct root_desc *d)
+{
+    memset(d, 0, sizeof *d);
+    d->tref = NO_TYPE;
+    if (e->root & ROOT_EDGE_VALUE) {
+        const struct root_value *v = &s->roots.values[e->root & ~ROOT_EDGE_VALUE];
+        d->kind = (enum root_kind)v->kind;
+        d->thread = v->thread;
+        d->label = v->label;
+        d->pointer = v->value;
+        d->name = v->var;
+        d->type = v->type;
+        d->precise = v->var != NULL;
+        if (v->type)
+            d->tref = naming_type_by_name(&s->naming, v->type);
+        return;
+    }
+    const struct root_range *r = &s->roots.ranges[e->root];
+    d->kind = (enum root_kind)r->kind;
+    d->has_slot = 1;
+    d->slot = e->slot;
+    d->thread = r->thread;
+    d->label = r->label;
+    if (memory_read_u64(s->mem, e->slot, &d->pointer) != 0)
+        d->pointer = 0;
+    switch (d->kind) {
+    case ROOT_GLOBAL:
+        describe_global(s, d);
+        break;
+    case ROOT_STACK:
+        d->frame = root_set_frame_at(&s->roots, d->thread, d->slot);
+        describe_var(s, d);
+        break;
+    case ROOT_TLS:
+        describe_var(s, d);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Fills the parts of h that depend only on the block and the pointer to it. */
+static void fill_target(struct retain_session *s, uint32_t id, uint64_t pointer, struct hop_desc *h)
+{
+    h->addr = s->blocks.blocks[id].addr;
+    h->size = s->blocks.blocks[id].size;
+    h->pointer = pointer;
+    h->interior = (int64_t)(pointer - h->addr);
+}
+
+/* The declared type of what `prev` points at, applied to the word at
+ * `offset` from where the pointer points: names the field, returns its pointee. */
+static struct type_ref name_word(struct retain_session *s, struct type_ref prev, int64_t offset,
+                                 char *field, size_t len)
+{
+    if (offset < 0) {
+        snprintf(field, len, "-0x%" PRIx64, (uint64_t)-offset);
+        return NO_TYPE;
+    }
+    return naming_field(&s->naming, prev, (uint64_t)offset, field, len);
+}
+
+void describe_path(struct retain_session *s, const struct query_path *p, struct root_desc *root,
+                   struct hop_desc *hops)
+{
+    describe_root(s, &s->graph.redges[p->redge], root);
+    /* hop 0: the root word itself */
+    struct hop_desc *h = &hops[0];
+    memset(h, 0, sizeof *h);
+    fill_target(s, p->blocks[0], root->pointer, h);
+    h->has_slot = root->has_slot;
+    h->slot = root->slot;
+    h->offset = (int64_t)root->offset;
+    struct type_ref declared = name_word(s, root->tref, (int64_t)root->offset, h->field, sizeof h->field);
+    if (root->tref.obj == OBJ_NONE)
+        h->field[0] = '\0';     /* an untyped root word: nothing to name */
+    struct type_ref cur = naming_block_type(&s->naming, s->mem, h->addr, h->interior == 0 ? declared : NO_TYPE);
+    if (h->interior != 0)
+        cur = declared;         /* the declared type describes the pointed-to spot */
+    h->type = naming_type_name(&s->naming, cur);
+    for (uint32_t i = 1; i < p->nblocks; i++) {
+        struct hop_desc *prev = &hops[i - 1];
+        h = &hops[i];
+        memset(h, 0, sizeof *h);
+        int64_t off = query_edge_offset(s->mem, &s->blocks, p->blocks[i - 1], p->blocks[i]);
+        uint64_t ptr = 0;
+        if (off >= 0)
+            memory_read_u64(s->mem, prev->addr + (uint64_t)off, &ptr);
+        fill_target(s, p->blocks[i], ptr, h);
+        h->has_slot = off >= 0;
+        h->slot = prev->addr + (uint64_t)(off >= 0 ? off : 0);
+        h->offset = off;
+        /* cur describes the object where the previous pointer pointed. */
+        declared = name_word(s, cur, off - prev->interior, h->field, sizeof h->field);
+        if (cur.obj == OBJ_NONE)
+            snprintf(h->field, sizeof h->field, "+0x%" PRIx64, (uint64_t)(off >= 0 ? off : 0));
+        cur = naming_block_type(&s->naming, s->mem, h->addr, h->interior == 0 ? declared : NO_TYPE);
+        if (h->interior != 0)
+            cur = declared;
+        h->type = naming_type_name(&s->naming, cur);
+    }
+}
+
+void describe_edge(struct retain_session *s, uint32_t from, uint32_t to, struct hop_desc *h)
+{
+    memset(h, 0, sizeof *h);
+    uint64_t src = s->blocks.blocks[from].addr;
+    int64_t off = query_edge_offset(s->mem, &s->blocks, from, to);
+    uint64_t ptr = 0;
+    if (off >= 0)
+        memory_read_u64(s->mem, src + (uint64_t)off, &ptr);
+    /* Describe the referrer (from) in h, with the word that points at `to`. */
+    h->addr = src;
+    h->size = s->blocks.blocks[from].size;
+    h->has_slot = off >= 0;
+    h->slot = src + (uint64_t)(off >= 0 ? off : 0);
+    h->offset = off;
+    h->pointer = ptr;
+    h->interior = (int64_t)(ptr - s->blocks.blocks[to].addr);
+    struct type_ref t = naming_block_type(&s->naming, s->mem, src, NO_TYPE);
+    h->type = naming_type_name(&s->naming, t);
+    name_word(s, t, off, h->field, sizeof h->field);
+}

@@ -1,0 +1,41 @@
+/* Turning a chain of block ids into what a user reads: which root (variable,
+ * frame, thread), and for each hop the pointer word, its offset, the field
+ * it is in and the block's type. Every pointer is read back from memory. */
+#ifndef RETAIN_DESCRIBE_H
+#define RETAIN_DESCRIBE_H
+
+#include <stdint.h>
+#include "session.h"
+
+struct root_desc {
+    enum root_kind kind;
+    int has_slot;
+    uint64_t slot, pointer;
+    uint32_t thread;
+    const char *label;        /* objfile / mapping path / register name */
+    const char *name;         /* variable or symbol, NULL if unnamed */
+    uint64_t offset;          /* slot - start of the named thing */
+    const char *type;         /* its type's name, NULL if unknown */
+    int precise;
+    const struct root_frame *frame;
+    struct type_ref tref;     /* the named thing's type, for naming hop 0 */
+};
+
+struct hop_desc {
+    uint64_t addr, size;
+    int has_slot;
+    uint64_t slot, pointer;
+    int64_t offset;           /* of the pointer word in the previous object; -1 unknown */
+    int64_t interior;         /* pointer - addr */
+    const char *type;         /* the block's type, NULL if unknown */
+    char field[160];
+};
+
+void describe_root(struct retain_session *s, const struct root_edge *e, struct root_desc *d);
+/* hops must hold p->nblocks entries. */
+void describe_path(struct retain_session *s, const struct query_path *p, struct root_desc *root,
+                   struct hop_desc *hops);
+/* The edge from block `from` to block `to`, hop describing `to`. */
+void describe_edge(struct retain_session *s, uint32_t from, uint32_t to, struct hop_desc *h);
+
+#endif

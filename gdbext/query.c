@@ -1,0 +1,195 @@
+/* BFS over the CSR graph. No recursion: a million-deep chain is a loop. */
+#include <stdlib.h>
+#include <string.h>
+#include "query.h"
+
+struct retain_error *query_distances(const struct graph *g, uint32_t **dist_ret)
+{
+    uint32_t n = g->nblocks;
+    uint32_t *dist = malloc(((size_t)n + 1) * sizeof *dist);
+    uint32_t *queue = malloc(((size_t)n + 1) * sizeof *queue);
+    if (!dist || !queue) {
+        free(dist);
+        free(queue);
+        return retain_errorf("out of memory for distances");
+    }
+    memset(dist, 0xff, ((size_t)n + 1) * sizeof *dist);
+    uint32_t head = 0, tail = 0;
+    for (uint64_t i = 0; i < g->nredges; i++) {
+        uint32_t b = g->redges[i].target;
+        if (dist[b] == DIST_NONE) {
+            dist[b] = 1;
+            queue[tail++] = b;
+        }
+    }
+    while (head < tail) {
+        uint32_t b = queue[head++];
+        for (uint32_t e = g->fwd_off[b]; e < g->fwd_off[b + 1]; e++) {
+            uint32_t c = g->fwd[e];
+            if (dist[c] == DIST_NONE) {
+                dist[c] = dist[b] + 1;
+                queue[tail++] = c;
+            }
+        }
+    }
+    free(queue);
+    *dist_ret = dist;
+    return NULL;
+}
+
+/* Preference among roots at the same distance: named, stable holders first. */
+static int kind_rank(enum root_kind k)
+{
+    switch (k) {
+    case ROOT_GLOBAL: return 0;
+    case ROOT_TLS: return 1;
+    case ROOT_STACK: return 2;
+    case ROOT_REGISTER: return 3;
+    default: return 4;
+    }
+}
+
+struct candidate { uint64_t redge; uint32_t block; int rank; };
+
+static int cmp_candidate(const void *a, const void *b)
+{
+    const struct candidate *x = a, *y = b;
+    if (x->rank != y->rank)
+        return x->rank - y->rank;
+    return (x->redge > y->redge) - (x->redge < y->redge);
+}
+
+/* Collects the root edges (of the wanted kinds) that point at b. */
+static int collect_roots(const struct graph *g, const struct root_set *rs, uint32_t b, uint32_t kinds,
+                         struct candidate **c, uint32_t *nc, uint32_t *capc)
+{
+    uint64_t first, end;
+    graph_root_edges_to(g, b, &first, &end);
+    for (uint64_t i = first; i < end; i++) {
+        enum root_kind k = graph_root_kind(rs, &g->redges[i]);
+        if (!(kinds & (1u << k)))
+            continue;
+        if (*nc == *capc) {
+            uint32_t cap = *capc ? *capc * 2 : 64;
+            struct candidate *nc2 = realloc(*c, cap * sizeof *nc2);
+            if (!nc2)
+                return -1;
+            *c = nc2;
+            *capc = cap;
+        }
+        (*c)[(*nc)++] = (struct candidate){ i, b, kind_rank(k) };
+    }
+    return 0;
+}
+
+/* Follows next[] from b to the target to materialise one path. */
+static struct retain_error *make_path(const uint32_t *next, uint32_t b, uint32_t target,
+                                      uint64_t redge, struct query_path *p)
+{
+    uint32_t len = 1;
+    for (uint32_t x = b; x != target; x = next[x])
+        len++;
+    p->blocks = malloc(len * sizeof *p->blocks);
+    if (!p->blocks)
+        return retain_errorf("out of memory for a path of %u hops", len);
+    uint32_t i = 0;
+    for (uint32_t x = b; ; x = next[x]) {
+        p->blocks[i++] = x;
+        if (x == target)
+            break;
+    }
+    p->nblocks = len;
+    p->redge = redge;
+    return NULL;
+}
+
+struct retain_error *query_paths(const struct graph *g, const struct root_set *rs,
+                                 const struct path_query *q, struct query_path **paths_ret,
+                                 uint32_t *npaths_ret, int *truncated_ret)
+{
+    uint32_t n = g->nblocks;
+    /* next[b]: the block one hop closer to the target; UINT32_MAX = unseen. */
+    uint32_t *next = malloc((size_t)n * sizeof *next);
+    uint32_t *queue = malloc((size_t)n * sizeof *queue);
+    struct query_path *paths = calloc(q->want ? q->want : 1, sizeof *paths);
+    struct candidate *cand = NULL;
+    uint32_t ncand = 0, capcand = 0, npaths = 0;
+    struct retain_error *err = NULL;
+    *truncated_ret = 0;
+    if (!next || !queue || !paths) {
+        err = retain_errorf("out of memory for a path search over %u blocks", n);
+        goto out;
+    }
+    memset(next, 0xff, (size_t)n * sizeof *next);
+    next[q->target] = q->target;
+    queue[0] = q->target;
+    uint32_t head = 0, tail = 1, depth = 1;
+    while (head < tail && npaths < q->want) {
+        if (q->max_depth && depth > q->max_depth) {
+            *truncated_ret = 1;
+            break;
+        }
+        uint32_t level_end = tail;
+        ncand = 0;
+        for (uint32_t i = head; i < level_end; i++)
+            if (collect_roots(g, rs, queue[i], q->kinds, &cand, &ncand, &capcand)) {
+                err = retain_errorf("out of memory for path candidates");
+                goto out;
+            }
+        qsort(cand, ncand, sizeof *cand, cmp_candidate);
+        for (uint32_t i = 0; i < ncand && npaths < q->want; i++) {
+            err = make_path(next, cand[i].block, q->target, cand[i].redge, &paths[npaths]);
+            if (err)
+                goto out;
+            npaths++;
+        }
+        /* Expand one level backwards through the referrers. */
+        for (; head < level_end; head++) {
+            uint32_t b = queue[head];
+            for (uint32_t e = g->rev_off[b]; e < g->rev_off[b + 1]; e++) {
+                uint32_t src = g->rev[e];
+                if (next[src] == UINT32_MAX) {
+                    next[src] = b;
+                    queue[tail++] = src;
+                }
+            }
+        }
+        depth++;
+    }
+out:
+    free(next);
+    free(queue);
+    free(cand);
+    if (err) {
+        query_paths_free(paths, npaths);
+        return err;
+    }
+    *paths_ret = paths;
+    *npaths_ret = npaths;
+    return NULL;
+}
+
+void query_paths_free(struct query_path *paths, uint32_t npaths)
+{
+    if (!paths)
+        return;
+    for (uint32_t i = 0; i < npaths; i++)
+        free(paths[i].blocks);
+    free(paths);
+}
+
+int64_t query_edge_offset(struct memory *mem, const struct block_table *t, uint32_t from, uint32_t to)
+{
+    const struct block *src = &t->blocks[from], *dst = &t->blocks[to];
+    uint64_t buf[512];
+    for (uint64_t off = 0; off + 8 <= src->size; off += sizeof buf) {
+        size_t want = src->size - off < sizeof buf ? (size_t)(src->size - off) : sizeof buf;
+        size_t got = memory_read(mem, src->addr + off, buf, want) / 8;
+        for (size_t i = 0; i < got; i++)
+            if (buf[i] - dst->addr < dst->size)
+                return (int64_t)(off + i * 8);
+        if (got * 8 < want)
+            break;
+    }
+    return -1;
+}

@@ -1,0 +1,41 @@
+/* One analysis of one inferior at one stop: the memory source, the heap's
+ * blocks, the roots, the graph and the names. No globals: two inferiors are
+ * two sessions. The CPython binding (module.c) wraps exactly this. */
+#ifndef RETAIN_SESSION_H
+#define RETAIN_SESSION_H
+
+#include <stdint.h>
+#include "blocks.h"
+#include "error.h"
+#include "graph.h"
+#include "heap_glibc.h"
+#include "memory.h"
+#include "naming.h"
+#include "query.h"
+#include "roots.h"
+
+struct retain_session {
+    struct memory *mem;
+    struct block_table blocks;
+    struct heap_report heap;
+    int walked, built, mapped_roots;
+    struct root_set roots;
+    struct graph graph;
+    uint32_t *dist;           /* forward BFS, computed on first need */
+    struct naming naming;
+    double seconds_walk, seconds_roots, seconds_graph, seconds_bfs;
+};
+
+/* Takes ownership of mem. */
+struct retain_error *session_create(struct memory *mem, struct retain_session **s_ret);
+void session_destroy(struct retain_session *s);
+
+struct retain_error *session_walk_glibc(struct retain_session *s, const struct glibc_layout *lay);
+/* Adds the mapping-derived roots, then scans everything into the graph. */
+struct retain_error *session_build(struct retain_session *s, graph_progress_fn progress, void *ctx);
+struct retain_error *session_distances(struct retain_session *s, const uint32_t **dist_ret);
+
+size_t session_memory(const struct retain_session *s);
+double session_now(void);
+
+#endif

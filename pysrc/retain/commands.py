@@ -1,0 +1,373 @@
+"""The gdb commands: retain path | who | info | stats, and `set retain ...`."""
+
+import argparse
+
+import gdb
+
+import _retain
+
+from . import engine, render
+from .errors import RetainError
+
+ROOT_KINDS = ("global", "stack", "register", "tls", "mapping")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports through gdb instead of exiting."""
+
+    def error(self, message):
+        raise RetainError("%s: %s (see 'help %s')" % (self.prog, message, self.prog))
+
+    def exit(self, status=0, message=None):
+        if message:
+            raise RetainError(message.strip())
+        raise RetainError("%s: bad arguments" % self.prog)
+
+
+def _parser(prog):
+    p = _Parser(prog=prog, add_help=False)
+    p.add_argument("--json", action="store_true")
+    return p
+
+
+def parse_address(expr):
+    """A gdb expression (variable, field, cast, number) -> an address."""
+    try:
+        value = gdb.parse_and_eval(expr)
+        code = value.type.strip_typedefs().code
+        if code in (gdb.TYPE_CODE_STRUCT, gdb.TYPE_CODE_UNION, gdb.TYPE_CODE_ARRAY) and value.address is not None:
+            return int(value.address)   # a struct or array names its own storage
+        return int(value) & 0xFFFFFFFFFFFFFFFF
+    except gdb.error as e:
+        raise RetainError("cannot evaluate '%s': %s" % (expr, e)) from None
+    except (ValueError, TypeError) as e:
+        raise RetainError("'%s' is not an address: %s" % (expr, e)) from None
+
+
+def parse_kinds(text):
+    if text is None:
+        return None
+    kinds = [k.strip() for k in text.split(",") if k.strip()]
+    for k in kinds:
+        if k not in ROOT_KINDS:
+            raise RetainError("unknown root kind '%s' (kinds: %s)" % (k, ", ".join(ROOT_KINDS)))
+    return kinds
+
+
+def _emit(args, text_lines, json_obj):
+    if args.json:
+        gdb.write(render.dumps(json_obj) + "\n")
+    else:
+        gdb.write("\n".join(text_lines) + "\n")
+
+
+def _lookup(analysis, addr):
+    return analysis.session.lookup(addr)
+
+
+def _not_in_use_message(addr, block):
+    if block is None:
+        return "0x%x is not in any heap block (not a glibc heap address)" % addr
+    return "0x%x is in a free heap block 0x%x (%d bytes, %s): nothing retains it" % (
+        addr, block["addr"], block["size"], block["free_reason"] or "free")
+
+
+def _warning_lines(obj):
+    if not obj["incomplete"]:
+        return []
+    return ["warning: results may be incomplete: " + w for w in obj["warnings"]]
+
+
+def _complete_kinds(text, word):
+    """Completes the comma-separated value of --kind."""
+    prefix = word.rsplit(",", 1)[-1] if word else ""
+    return [k for k in ROOT_KINDS if k.startswith(prefix)]
+
+
+class RetainPrefix(gdb.Command):
+    """Find who keeps heap memory alive.
+
+retain path ADDR   the shortest chains of references from roots to ADDR's block
+retain who ADDR    every direct referrer of ADDR's block
+retain info ADDR   what ADDR is: its block, size, state, type, distance from roots
+retain stats       what the heap walk and the reference graph found
+
+ADDR is any gdb expression (a number, a variable, req->msg). Add --json for
+machine-readable output (schema in docs/json-schema.md)."""
+
+    def __init__(self):
+        super().__init__("retain", gdb.COMMAND_DATA, gdb.COMPLETE_NONE, True)
+
+
+class _RetainCommand(gdb.Command):
+    name = ""
+    options = ("--json",)
+
+    def __init__(self):
+        super().__init__("retain " + self.name, gdb.COMMAND_DATA)
+
+    def complete(self, text, word):
+        if text.rstrip().endswith("--kind") or text.endswith("--kind "):
+            return _complete_kinds(text, word)
+        if word and word.startswith("-"):
+            return [o for o in self.options if o.startswith(word)]
+        return gdb.COMPLETE_EXPRESSION
+
+    def invoke(self, argument, from_tty):
+        try:
+            self.run(gdb.string_to_argv(argument), from_tty)
+        except RetainError:
+            raise
+        except _retain.Error as e:
+            raise RetainError(str(e)) from None
+        except gdb.GdbError:
+            raise
+        except gdb.error as e:
+            raise RetainError(str(e)) from None
+        except KeyboardInterrupt:
+            raise RetainError("interrupted") from None
+        except Exception as e:  # a bug: still one line, never a traceback
+            raise RetainError("internal error: %s: %s" % (type(e).__name__, e)) from None
+
+
+class PathCommand(_RetainCommand):
+    """Show the shortest chains of references from roots to a heap block.
+
+Usage: retain path ADDR [-n N] [--kind K,...] [--max-depth D] [--json]
+
+ADDR is any gdb expression; its heap block (interior addresses count) is the
+target. Prints N chains (default 1) that start at distinct roots, shortest
+first, one hop per line; hops of the same shape (a linked list) fold into one
+line with a count. Root kinds: global, stack, register, tls, mapping; --kind
+limits the search to some of them. --max-depth D stops the search after D hops
+(default: no limit, so the tail of a million-node list is found).
+An unreachable block is reported as a leak candidate."""
+
+    name = "path"
+    options = ("-n", "--kind", "--max-depth", "--json")
+
+    def run(self, argv, from_tty):
+        p = _parser("retain path")
+        p.add_argument("address", nargs="+")
+        p.add_argument("-n", type=int, default=1)
+        p.add_argument("--kind")
+        p.add_argument("--max-depth", type=int, default=None)
+        args = p.parse_args(argv)
+        if args.n < 1:
+            raise RetainError("retain path: -n must be at least 1")
+        max_depth = args.max_depth if args.max_depth is not None else int(gdb.parameter("retain max-depth") or 0)
+        if max_depth < 0:
+            raise RetainError("retain path: --max-depth must not be negative")
+        kinds = parse_kinds(args.kind)
+        addr = parse_address(" ".join(args.address))
+        analysis = engine.current(progress=not args.json)
+        block = _lookup(analysis, addr)
+        if block is None or block["state"] != "in-use":
+            if args.json:
+                obj = render.envelope("path", {"target": render.block_json(addr, block), "reachable": False,
+                                               "paths": [], "truncated": False}, analysis)
+                gdb.write(render.dumps(obj) + "\n")
+            raise RetainError(_not_in_use_message(addr, block))
+        paths, truncated = analysis.session.paths(addr, n=args.n, kinds=kinds, max_depth=max_depth)
+        target_type = paths[0]["hops"][-1][2] if paths else analysis.session.block_type(block["addr"])
+        obj = render.envelope("path", {
+            "target": render.block_json(addr, block, target_type),
+            "reachable": bool(paths),
+            "paths": [{"root": render.root_json(pa["root"]),
+                       "hops": [render.hop_json(h) for h in pa["hops"]]} for pa in paths],
+            "truncated": bool(truncated)}, analysis)
+        if args.json:
+            gdb.write(render.dumps(obj) + "\n")
+            return
+        gdb.write("\n".join(self.text(addr, block, target_type, paths, truncated, kinds, max_depth, obj)) + "\n")
+
+    @staticmethod
+    def text(addr, block, target_type, paths, truncated, kinds, max_depth, obj):
+        lines = []
+        where = "" if addr == block["addr"] else " (0x%x is at offset +0x%x)" % (addr, addr - block["addr"])
+        scope = " from %s roots" % "/".join(kinds) if kinds else ""
+        if not paths:
+            if truncated:
+                lines.append("no chain%s reaches %s within %d hops%s" % (
+                    scope, render.block_text(block, target_type), max_depth, where))
+            else:
+                lines.append("%s is unreachable%s: no root%s holds it (a leak candidate)" % (
+                    render.block_text(block, target_type), where, scope or ""))
+        for i, pa in enumerate(paths, 1):
+            lines.extend(render.path_text(i, pa))
+        if paths:
+            shortest = min(len(pa["hops"]) for pa in paths)
+            lines.append("%d chain%s to %s%s; shortest: %d hop%s%s" % (
+                len(paths), "" if len(paths) == 1 else "s", render.block_text(block, target_type), where,
+                shortest, "" if shortest == 1 else "s", scope))
+        if truncated and paths:
+            lines.append("search cut short at --max-depth %d: other chains may exist" % max_depth)
+        return lines + _warning_lines(obj)
+
+
+class WhoCommand(_RetainCommand):
+    """Show every direct referrer of a heap block.
+
+Usage: retain who ADDR [--json]
+
+Lists the heap blocks (with the offset and field of the pointer word) and the
+roots (globals, stack slots, registers, thread-local storage, other mappings)
+that point into ADDR's block."""
+
+    name = "who"
+
+    def run(self, argv, from_tty):
+        p = _parser("retain who")
+        p.add_argument("address", nargs="+")
+        args = p.parse_args(argv)
+        addr = parse_address(" ".join(args.address))
+        analysis = engine.current(progress=not args.json)
+        block = _lookup(analysis, addr)
+        if block is None or block["state"] != "in-use":
+            raise RetainError(_not_in_use_message(addr, block))
+        refs = analysis.session.referrers(addr)
+        target_type = analysis.session.block_type(block["addr"])
+        items, lines = [], []
+        for ref in refs:
+            if ref["kind"] == "block":
+                h = render.hop_json(ref["hop"])
+                h["kind"] = "block"
+                items.append(h)
+                lines.append("  block 0x%x (%d bytes%s) %s at +0x%x%s" % (
+                    ref["hop"][0], ref["hop"][1], ", " + ref["hop"][2] if ref["hop"][2] else "",
+                    ref["hop"][5], max(ref["hop"][4], 0),
+                    "  -> interior +0x%x" % ref["hop"][7] if ref["hop"][7] else ""))
+            else:
+                root = ref["root"]
+                ptr = int(root["pointer"], 16)
+                items.append({"kind": "root", "root": render.root_json(root), "slot": root["addr"],
+                              "pointer": root["pointer"], "interior": ptr - ref["block"]})
+                lines.append("  " + render.root_text(root) +
+                             ("  -> interior +0x%x" % (ptr - ref["block"]) if ptr != ref["block"] else ""))
+        obj = render.envelope("who", {"target": render.block_json(addr, block, target_type),
+                                      "referrers": items}, analysis)
+        head = "%s has %d direct referrer%s%s" % (render.block_text(block, target_type), len(refs),
+                                                  "" if len(refs) == 1 else "s", ":" if refs else
+                                                  " (unreachable: a leak candidate)")
+        _emit(args, [head] + lines + _warning_lines(obj), obj)
+
+
+class InfoCommand(_RetainCommand):
+    """Say what an address is: its heap block, size, state, type and distance from the roots.
+
+Usage: retain info ADDR [--json]
+
+States: in-use, free (with why: tcache, fastbin, bin, top) or not-heap."""
+
+    name = "info"
+
+    def run(self, argv, from_tty):
+        p = _parser("retain info")
+        p.add_argument("address", nargs="+")
+        args = p.parse_args(argv)
+        addr = parse_address(" ".join(args.address))
+        analysis = engine.current(progress=not args.json)
+        block = _lookup(analysis, addr)
+        body = render.block_json(addr, block)
+        body["distance"], body["reachable"] = None, False
+        lines = []
+        if block is None:
+            lines.append("0x%x is not in any heap block (not-heap)" % addr)
+        elif block["state"] != "in-use":
+            lines.append("0x%x is in a free block: 0x%x (%d bytes), %s heap, free in %s" % (
+                addr, block["addr"], block["size"], block["heap"], block["free_reason"] or "a bin"))
+        else:
+            dist = analysis.session.distance(addr)
+            paths, _ = analysis.session.paths(addr, n=1) if dist is not None else ([], False)
+            tname = paths[0]["hops"][-1][2] if paths else analysis.session.block_type(block["addr"])
+            body.update(type=tname, distance=dist, reachable=dist is not None)
+            lines.append("0x%x is in an in-use block: 0x%x (%d bytes%s), offset +0x%x, %s heap" % (
+                addr, block["addr"], block["size"], ", " + tname if tname else "",
+                addr - block["addr"], block["heap"]))
+            lines.append("distance from the roots: %s" % (
+                "%d hop%s" % (dist, "" if dist == 1 else "s") if dist is not None
+                else "unreachable (a leak candidate)"))
+        obj = render.envelope("info", body, analysis)
+        _emit(args, lines + _warning_lines(obj), obj)
+
+
+class StatsCommand(_RetainCommand):
+    """Show what the heap walk and the reference graph found.
+
+Usage: retain stats [--json]
+
+Blocks and bytes in use and free, edges, root words by kind, unreadable
+bytes, the engine's memory, and the time each phase took."""
+
+    name = "stats"
+
+    def run(self, argv, from_tty):
+        args = _parser("retain stats").parse_args(argv)
+        analysis = engine.current(progress=not args.json)
+        s = analysis.session.stats()
+        body = {
+            "heap": {"kind": "glibc", "arenas": s["arenas"], "heaps": s["heaps"], "mmapped": s["mmapped"]},
+            "blocks": {"in_use": s["blocks_in_use"], "free": s["blocks_free"]},
+            "bytes": {"in_use": s["bytes_in_use"], "free": s["bytes_free"]},
+            "edges": s["edges"], "root_edges": s["root_edges"], "roots": s["roots"],
+            "unreadable_bytes": s["unreadable_bytes"] + s["missing_bytes"],
+            "memory_bytes": s["memory_bytes"],
+            "seconds": {"walk": s["walk"], "roots": s["roots_seconds"], "graph": s["graph"], "bfs": s["bfs"]},
+            "source": s["source"],
+        }
+        obj = render.envelope("stats", body, analysis)
+        lines = [
+            "heap: glibc, %d arena%s, %d non-main heap%s, %d mmapped chunk%s (read from %s)" % (
+                s["arenas"], "" if s["arenas"] == 1 else "s", s["heaps"], "" if s["heaps"] == 1 else "s",
+                s["mmapped"], "" if s["mmapped"] == 1 else "s", s["source"]),
+            "blocks: %d in use (%d bytes), %d free (%d bytes)" % (
+                s["blocks_in_use"], s["bytes_in_use"], s["blocks_free"], s["bytes_free"]),
+            "edges: %d between blocks, %d from roots" % (s["edges"], s["root_edges"]),
+            "root words: " + ", ".join("%s %d" % (k, s["roots"][k]) for k in ROOT_KINDS),
+            "unreadable: %d bytes" % body["unreadable_bytes"],
+            "engine memory: %.1f MiB" % (s["memory_bytes"] / 1048576.0),
+            "time: walk %.3fs, roots %.3fs, graph %.3fs, distances %.3fs" % (
+                s["walk"], s["roots_seconds"], s["graph"], s["bfs"]),
+        ]
+        _emit(args, lines + _warning_lines(obj), obj)
+
+
+class MaxDepthParameter(gdb.Parameter):
+    """Default limit on chain length for 'retain path' (0: no limit)."""
+
+    set_doc = "Set the default --max-depth of 'retain path' (0: no limit)."
+    show_doc = "Show the default --max-depth of 'retain path'."
+
+    def __init__(self):
+        super().__init__("retain max-depth", gdb.COMMAND_DATA, gdb.PARAM_ZUINTEGER)
+        self.value = 0
+
+    def get_show_string(self, svalue):
+        return "The default maximum chain length of 'retain path' is %s." % (
+            svalue if svalue != "0" else "unlimited")
+
+
+class SetRetainPrefix(gdb.Command):
+    """Settings of the retain commands."""
+
+    def __init__(self):
+        super().__init__("set retain", gdb.COMMAND_DATA, gdb.COMPLETE_NONE, True)
+
+
+class ShowRetainPrefix(gdb.Command):
+    """Settings of the retain commands."""
+
+    def __init__(self):
+        super().__init__("show retain", gdb.COMMAND_DATA, gdb.COMPLETE_NONE, True)
+
+
+def register():
+    RetainPrefix()
+    SetRetainPrefix()
+    ShowRetainPrefix()
+    MaxDepthParameter()
+    PathCommand()
+    WhoCommand()
+    InfoCommand()
+    StatsCommand()
+    engine.connect_events()

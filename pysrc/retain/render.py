@@ -1,0 +1,183 @@
+"""Text and JSON for what the engine found. JSON follows
+docs/json-schema.md (schema "retain/1"); text puts one hop per line and
+folds runs of hops of the same shape into one line with a count."""
+
+import json
+
+SCHEMA = "retain/1"
+FOLD_MIN = 3   # this many same-shaped hops in a row fold into one line
+
+
+def hexa(value):
+    return None if value is None else "0x%x" % value
+
+
+def dumps(obj):
+    return json.dumps(obj, separators=(", ", ": "))
+
+
+def envelope(command, body, analysis):
+    out = {"schema": SCHEMA, "command": command}
+    out.update(body)
+    warnings = list(analysis.warnings) if analysis is not None else []
+    if analysis is not None:
+        stats = analysis.session.stats()
+        warnings += stats["warnings"]
+        if stats["unreadable_bytes"] or stats["missing_bytes"]:
+            warnings.append("%d bytes of the target could not be read" %
+                            (stats["unreadable_bytes"] + stats["missing_bytes"]))
+    out["incomplete"] = bool(warnings)
+    out["warnings"] = warnings
+    return out
+
+
+# ---- blocks -------------------------------------------------------------
+
+def block_json(query, block, type_name=None):
+    if block is None:
+        return {"query": hexa(query), "state": "not-heap", "block": None, "size": None,
+                "offset": None, "heap": None, "free_reason": None, "type": None}
+    return {"query": hexa(query), "state": block["state"], "block": hexa(block["addr"]),
+            "size": block["size"], "offset": query - block["addr"], "heap": block["heap"],
+            "free_reason": block["free_reason"], "type": type_name}
+
+
+def block_text(block, type_name=None):
+    tname = (", " + type_name) if type_name else ""
+    return "0x%x (%d bytes%s)" % (block["addr"], block["size"], tname)
+
+
+# ---- roots --------------------------------------------------------------
+
+def root_json(root):
+    kind = root["kind"]
+    name = root["name"]
+    if kind == "register":
+        name = root["register"]
+    elif kind == "mapping" and name is None:
+        name = root["label"]
+    out = {"kind": kind, "name": name, "addr": root["addr"], "offset": root["offset"],
+           "thread": root["thread"], "frame": root["frame"], "type": root["type"],
+           "precise": root["precise"], "objfile": root["label"] if kind == "global" else None}
+    if kind == "register":
+        out["variable"] = root["name"]
+    return out
+
+
+def root_text(root):
+    kind, name = root["kind"], root["name"]
+    parts = [kind]
+    if root["thread"] is not None:
+        parts.append("thread %d" % root["thread"])
+    frame = root["frame"]
+    if frame:
+        where = frame["function"] or "??"
+        if frame["file"]:
+            where += " (%s:%s)" % (frame["file"], frame["line"])
+        parts.append("frame #%d %s" % (frame["level"], where))
+    if kind == "register":
+        parts.append(root["register"])
+        if name:
+            parts.append("holding local " + name)
+    elif name:
+        parts.append(("local " if kind == "stack" else "") + name +
+                     ("+0x%x" % root["offset"] if root["offset"] and not root["type"] else ""))
+    elif kind == "mapping" and root["label"]:
+        parts.append(root["label"])
+    if root["type"]:
+        parts.append("(%s)" % root["type"])
+    if root["addr"]:
+        parts.append("at " + root["addr"])
+    parts.append("[precise]" if root["precise"] else "[conservative]")
+    return " ".join(parts)
+
+
+# ---- hops ---------------------------------------------------------------
+
+HOP_FIELDS = ("addr", "size", "type", "slot", "offset", "field", "pointer", "interior")
+
+
+def hop_json(hop):
+    h = dict(zip(HOP_FIELDS, hop))
+    return {"addr": hexa(h["addr"]), "size": h["size"], "type": h["type"],
+            "slot": hexa(h["slot"]), "offset": h["offset"], "field": h["field"],
+            "pointer": hexa(h["pointer"]), "interior": h["interior"]}
+
+
+def _arrow(field, first):
+    """How a hop's field reads in a chain: `.buckets[3]` on the root,
+    `->next` after a pointer, `+0x18` where no type is known."""
+    if not field:
+        return ""
+    if first or field.startswith("["):
+        return field
+    if field.startswith("."):
+        return "->" + field[1:]
+    return "->" + field
+
+
+def _shape(hop):
+    return (hop[5], hop[2] if hop[2] else hop[1])
+
+
+def fold(hops):
+    """[(first_index, count)]: runs of FOLD_MIN or more same-shaped hops
+    become one entry; the first hop (the root's) and the last (the target)
+    always stand alone."""
+    runs, i, n = [], 0, len(hops)
+    while i < n:
+        j = i + 1
+        if 0 < i < n - 1:
+            while j < n - 1 and _shape(hops[j]) == _shape(hops[i]):
+                j += 1
+            if j - i < FOLD_MIN:
+                j = i + 1
+        runs.append((i, j - i))
+        i = j
+    return runs
+
+
+def _root_word(root):
+    if root["kind"] == "register":
+        return "$" + root["register"]
+    return root["name"] or root["addr"] or "?"
+
+
+def _step(hops, start, count, root):
+    text = _arrow(hops[start][5], start == 0)
+    if start == 0:
+        text = _root_word(root) + text
+    return text + ("  x%d" % count if count > 1 else "")
+
+
+def _block_desc(hop):
+    addr, size, tname, _slot, _off, _field, _ptr, interior = hop
+    text = "0x%x%s (%d bytes)" % (addr, "  " + tname if tname else "", size)
+    if interior:
+        text += "  via interior pointer +0x%x" % interior
+    return text
+
+
+def chain_line(root, hops):
+    """The chain on one line: `global g_cache (struct cache *) ->head->next x3->payload => 0x... (N bytes)`."""
+    head = root["kind"] + " " + _root_word(root)
+    if root["type"]:
+        head += " (%s)" % root["type"]
+    steps = []
+    for start, count in fold(hops):
+        a = _arrow(hops[start][5], start == 0)
+        steps.append(a + (" x%d" % count if count > 1 else ""))
+    return "%s %s  => %s" % (head, "".join(steps), _block_desc(hops[-1]))
+
+
+def path_text(index, path):
+    root, hops = path["root"], path["hops"]
+    lines = ["#%d %s" % (index, root_text(root))]
+    for start, count in fold(hops):
+        end = start + count - 1
+        arrow = "=>" if end == len(hops) - 1 else "->"
+        note = "  (%d hops of the same shape)" % count if count > 1 else ""
+        lines.append("    %-30s %s %s%s" % (_step(hops, start, count, root), arrow,
+                                          _block_desc(hops[end]), note))
+    lines.append("    " + chain_line(root, hops))
+    return lines

@@ -1,0 +1,478 @@
+"""Shared fixtures and helpers for retain's integration tests.
+
+Every integration test runs gdb with the build tree's retain-dev.gdb:
+
+    gdb -nx -batch -iex "source ROOT/retain-dev.gdb" -p PID -ex CMD ...   (live)
+    gdb -nx -batch -iex "source ROOT/retain-dev.gdb" BINARY CORE -ex CMD  (core)
+
+and is skipped when retain-dev.gdb has not been built. The fixture programs
+(fixtures/*.c, *.cc) are compiled at test time, started once per session,
+and cored once per session (`gcore`); each writes its own ground truth to a
+JSON file that the tests compare retain's answers against.
+
+A test module says which program it uses with a module-level FIXTURE (the
+source file name) and optionally FIXTURE_ARGS (extra argv after the truth
+path); the `target` fixture is parametrized over ["live", "core"].
+"""
+
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+ROOT = TESTS_DIR.parent
+FIXTURES_DIR = ROOT / "fixtures"
+# RETAIN_DEV_GDB may name another loader script (e.g. an installed build's)
+RETAIN_DEV = Path(os.environ.get("RETAIN_DEV_GDB", ROOT / "retain-dev.gdb"))
+
+GDB = shutil.which("gdb")
+GCC = shutil.which("gcc")
+GXX = shutil.which("g++")
+
+READY_TIMEOUT = 20
+GDB_TIMEOUT = 300
+
+# A JSON answer is the one stdout line that starts like this.
+JSON_LINE = re.compile(r'^\{\s*"schema"\s*:\s*"retain/1"')
+# Signs of a Python exception escaping (never acceptable, whatever the input).
+PY_FAILURE = ("Traceback", "Python Exception", "Error occurred in Python")
+# Signs of gdb itself failing.
+GDB_FAILURE = ("Fatal signal", "internal-error", "A problem internal to GDB")
+
+
+def gdb_env():
+    env = dict(os.environ)
+    env.pop("DEBUGINFOD_URLS", None)  # never go to the network for symbols
+    env["LC_ALL"] = "C"
+    return env
+
+
+def require_retain():
+    """Skip the calling test unless gdb and the built retain-dev.gdb exist."""
+    if GDB is None:
+        pytest.skip("gdb is not installed")
+    if not RETAIN_DEV.exists():
+        pytest.skip(f"{RETAIN_DEV} does not exist: build retain first "
+                    "(the build tree's retain-dev.gdb loads the extension)")
+
+
+@pytest.fixture(scope="session")
+def retain_dev():
+    require_retain()
+    return RETAIN_DEV
+
+
+# --------------------------------------------------------------------------
+# fixture programs
+
+
+def build_fixture(src: Path, outdir: Path) -> Path:
+    """Compile fixtures/SRC with -g -O0 -pthread into outdir; return the binary."""
+    if src.suffix in (".cc", ".cpp"):
+        compiler = GXX
+    else:
+        compiler = GCC
+    if compiler is None:
+        pytest.skip(f"no compiler for {src.name}")
+    binary = outdir / src.stem
+    cmd = [compiler, "-g", "-O0", "-pthread", "-Wall", "-o", str(binary), str(src)]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if res.returncode != 0:
+        pytest.fail(f"building {src.name} failed:\n{' '.join(cmd)}\n{res.stderr}")
+    return binary
+
+
+class FixtureProcess:
+    """One running fixture program: binary, process, truth, and its core."""
+
+    def __init__(self, src: Path, args: tuple, workdir: Path):
+        self.src = src
+        self.args = tuple(str(a) for a in args)
+        self.workdir = workdir
+        self.binary = build_fixture(src, workdir)
+        self.truth_path = workdir / f"{src.stem}.truth.json"
+        self.proc = None
+        self.truth = None
+        self._core = None
+        self._start()
+
+    def _start(self):
+        self.proc = subprocess.Popen(
+            [str(self.binary), str(self.truth_path), *self.args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.workdir)
+        deadline = time.monotonic() + READY_TIMEOUT
+        line = b""
+        while time.monotonic() < deadline:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([self.proc.stdout], [], [], max(left, 0))
+            if not ready:
+                break
+            line = self.proc.stdout.readline()
+            if line.strip() == b"READY" or not line:
+                break
+        if line.strip() != b"READY":
+            self.kill()
+            err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+            pytest.fail(f"{self.binary.name} did not print READY within {READY_TIMEOUT} s "
+                        f"(last line {line!r}, exit status {self.proc.poll()}): {err}")
+        with open(self.truth_path) as f:
+            self.truth = json.load(f)
+        assert self.truth.get("pid") == self.proc.pid, "truth file is not from this process"
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def core(self) -> Path:
+        """Make (once) a core of the running process with gdb's gcore."""
+        if self._core is None:
+            if GDB is None:
+                pytest.skip("gdb is not installed")
+            core = self.workdir / f"{self.src.stem}.core"
+            res = subprocess.run(
+                [GDB, "-nx", "-batch", "-p", str(self.pid), "-ex", f"gcore {core}"],
+                capture_output=True, text=True, timeout=GDB_TIMEOUT, env=gdb_env())
+            if res.returncode != 0 or not core.exists():
+                pytest.fail(f"gcore of {self.binary.name} failed (status {res.returncode}):\n"
+                            f"{res.stdout}\n{res.stderr}")
+            assert self.proc.poll() is None, "the fixture died while being cored"
+            self._core = core
+        return self._core
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+class FixtureCache:
+    """Session-wide: each (program, args) is built, started and cored once."""
+
+    def __init__(self, tmp_path_factory):
+        self.tmp_path_factory = tmp_path_factory
+        self.procs = {}
+
+    def get(self, src_name: str, args=()) -> FixtureProcess:
+        key = (src_name, tuple(args))
+        if key not in self.procs:
+            src = FIXTURES_DIR / src_name
+            assert src.exists(), f"no fixture {src}"
+            workdir = self.tmp_path_factory.mktemp(src.stem)
+            self.procs[key] = FixtureProcess(src, tuple(args), workdir)
+        fp = self.procs[key]
+        if fp.proc.poll() is not None:
+            pytest.fail(f"fixture {src_name} exited early with status {fp.proc.returncode}")
+        return fp
+
+    def close(self):
+        for fp in self.procs.values():
+            fp.kill()
+
+
+@pytest.fixture(scope="session")
+def fixture_cache(tmp_path_factory):
+    cache = FixtureCache(tmp_path_factory)
+    yield cache
+    cache.close()
+
+
+@dataclass
+class Target:
+    """What a test points gdb at: a live process or a core of it."""
+    mode: str                      # "live" or "core"
+    name: str                      # fixture program name (stem)
+    binary: Path
+    pid: int
+    core: Optional[Path]
+    truth: dict
+    workdir: Path
+    process: FixtureProcess = field(repr=False, default=None)
+
+    def gdb_args(self) -> list:
+        if self.mode == "live":
+            return ["-p", str(self.pid)]
+        return [str(self.binary), str(self.core)]
+
+    def __str__(self):
+        return f"{self.name}-{self.mode}"
+
+
+def make_target(fp: FixtureProcess, mode: str) -> Target:
+    core = fp.core() if mode == "core" else None
+    return Target(mode=mode, name=fp.src.stem, binary=fp.binary, pid=fp.pid, core=core,
+                  truth=fp.truth, workdir=fp.workdir, process=fp)
+
+
+@pytest.fixture(scope="module", params=["live", "core"])
+def target(request, fixture_cache):
+    """The module's FIXTURE program, live or as a core (skips without retain)."""
+    require_retain()
+    src_name = getattr(request.module, "FIXTURE", None)
+    assert src_name, f"{request.module.__name__} must set FIXTURE = 'name.c'"
+    args = getattr(request.module, "FIXTURE_ARGS", ())
+    fp = fixture_cache.get(src_name, args)
+    return make_target(fp, request.param)
+
+
+# --------------------------------------------------------------------------
+# running gdb
+
+
+def assert_no_python_failure(*texts):
+    for text in texts:
+        for bad in PY_FAILURE:
+            assert bad not in text, f"{bad!r} in gdb output:\n{text}"
+
+
+def assert_gdb_did_not_crash(rc, out, err):
+    assert rc >= 0, f"gdb was killed by signal {-rc}:\n{out}\n{err}"
+    for bad in GDB_FAILURE:
+        assert bad not in out + err, f"{bad!r} in gdb output:\n{out}\n{err}"
+
+
+def gdb_command(target, cmds=(), iex=(), extra=(), retain=True):
+    """The gdb argv: -nx -batch, retain-dev.gdb, the target, then -ex CMDs."""
+    argv = [GDB, "-nx", "-batch", "-iex", "set python print-stack full"]
+    for i in iex:
+        argv += ["-iex", i]
+    if retain:
+        argv += ["-iex", f"source {RETAIN_DEV}"]
+    if target is not None:
+        argv += target.gdb_args() if isinstance(target, Target) else list(target)
+    argv += list(extra)
+    for c in cmds:
+        argv += ["-ex", c]
+    return argv
+
+
+def run_gdb(argv, timeout=GDB_TIMEOUT):
+    res = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                         env=gdb_env(), stdin=subprocess.DEVNULL)
+    return res.returncode, res.stdout, res.stderr
+
+
+def run_retain(target, *cmds, iex=(), timeout=GDB_TIMEOUT):
+    """Run gdb on TARGET (a Target, a list of gdb args, or None for no
+    program) with each CMD as an -ex; return (rc, stdout, stderr).
+    Asserts that no Python traceback appears and gdb did not crash."""
+    require_retain()
+    rc, out, err = run_gdb(gdb_command(target, cmds, iex=iex), timeout=timeout)
+    assert_no_python_failure(out, err)
+    assert_gdb_did_not_crash(rc, out, err)
+    return rc, out, err
+
+
+def json_lines(text):
+    return [json.loads(line) for line in text.splitlines() if JSON_LINE.match(line)]
+
+
+def retain_json(target, cmd, iex=()):
+    """Run `CMD --json` on TARGET; return the parsed JSON answer."""
+    full = cmd if cmd.rstrip().endswith("--json") else f"{cmd} --json"
+    rc, out, err = run_retain(target, full, iex=iex)
+    answers = json_lines(out)
+    assert rc == 0, f"`{full}` failed (status {rc}):\nstdout:\n{out}\nstderr:\n{err}"
+    assert len(answers) == 1, f"`{full}`: expected one JSON line, got {len(answers)}:\n{out}\n{err}"
+    ans = answers[0]
+    assert ans["schema"] == "retain/1"
+    assert ans["command"] == full.split()[1], ans
+    return ans
+
+
+_SCRIPT_PRELUDE = r'''
+import gdb, json, re
+_JSON_LINE = re.compile(r'^\{\s*"schema"\s*:\s*"retain/1"')
+
+def run(cmd):
+    """(ok, text): the command's output, or its error message."""
+    try:
+        return True, gdb.execute(cmd, to_string=True)
+    except gdb.error as e:
+        return False, str(e)
+
+def retain(cmd):
+    """The parsed JSON answer of `cmd` (which must include --json), or
+    {"error": message} when the command failed."""
+    ok, text = run(cmd)
+    if not ok:
+        return {"error": text}
+    lines = [l for l in text.splitlines() if _JSON_LINE.match(l)]
+    if len(lines) != 1:
+        return {"error": "expected one JSON line, got %d" % len(lines), "output": text}
+    return json.loads(lines[0])
+
+def read_word(addr):
+    return int.from_bytes(bytes(gdb.selected_inferior().read_memory(addr, 8)), "little")
+
+def thread_numbers():
+    """{lwp: gdb thread number} for the current inferior."""
+    return {str(t.ptid[1]): t.num for t in gdb.selected_inferior().threads()}
+
+ARGS = json.loads(open(@ARGS_PATH@).read())
+out = {}
+'''
+
+_SCRIPT_EPILOGUE = r'''
+with open(@RESULT_PATH@, "w") as _f:
+    json.dump(out, _f)
+'''
+
+
+def gdb_script(target, body, args=None, iex=(), timeout=GDB_TIMEOUT):
+    """Run Python BODY inside one gdb session on TARGET (with retain loaded).
+
+    BODY sees `run(cmd)`, `retain(cmd)`, `read_word(addr)`,
+    `thread_numbers()`, `ARGS` (the JSON-able `args`) and fills the dict
+    `out`, which is returned. Use it to ask many questions in one gdb."""
+    require_retain()
+    tmpdir = Path(tempfile.mkdtemp(prefix="retain-gdbpy-"))
+    try:
+        args_path = tmpdir / "args.json"
+        result_path = tmpdir / "result.json"
+        script_path = tmpdir / "script.py"
+        args_path.write_text(json.dumps(args))
+        script_path.write_text(
+            _SCRIPT_PRELUDE.replace("@ARGS_PATH@", repr(str(args_path))) + "\n" + body + "\n"
+            + _SCRIPT_EPILOGUE.replace("@RESULT_PATH@", repr(str(result_path))))
+        argv = gdb_command(target, iex=iex, extra=["-x", str(script_path)])
+        rc, out, err = run_gdb(argv, timeout=timeout)
+        assert_no_python_failure(out, err)
+        assert_gdb_did_not_crash(rc, out, err)
+        assert result_path.exists(), f"the gdb script did not finish (status {rc}):\n{out}\n{err}"
+        result = json.loads(result_path.read_text())
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    # Non-GdbError exceptions surface as "Error occurred in Python" errors.
+    assert_no_python_failure(json.dumps(result))
+    return result
+
+
+def retain_json_many(target, cmds, iex=()):
+    """Run every command (each gets --json) in ONE gdb; list of answers
+    (an answer is {"error": msg} for a failing command)."""
+    cmds = [c if c.rstrip().endswith("--json") else f"{c} --json" for c in cmds]
+    res = gdb_script(target, "out['answers'] = [retain(c) for c in ARGS]", args=cmds, iex=iex)
+    return res["answers"]
+
+
+# --------------------------------------------------------------------------
+# small helpers for assertions
+
+
+def h(x):
+    """An address from the truth or from retain's JSON ("0x..." or int)."""
+    if x is None:
+        return None
+    if isinstance(x, int):
+        return x
+    return int(x, 16)
+
+
+ADDR_RE = re.compile(r"^0x[0-9a-f]+$")
+
+
+def check_addr(x, nullable=False):
+    if x is None and nullable:
+        return
+    assert isinstance(x, str) and ADDR_RE.match(x), f"not a lower-case 0x address: {x!r}"
+
+
+BLOCK_KEYS = {"query", "state", "block", "size", "offset", "heap", "free_reason", "type"}
+ROOT_KEYS = {"kind", "name", "addr", "offset", "thread", "frame", "type", "precise", "objfile"}
+HOP_KEYS = {"addr", "size", "type", "slot", "offset", "field", "pointer", "interior"}
+ROOT_KINDS = {"global", "stack", "register", "tls", "mapping"}
+
+
+def check_block(b):
+    """The shared `block` object of docs/json-schema.md."""
+    missing = BLOCK_KEYS - set(b)
+    assert not missing, f"block lacks {missing}: {b}"
+    check_addr(b["query"])
+    assert b["state"] in ("in-use", "free", "not-heap"), b
+    if b["state"] == "not-heap":
+        assert b["block"] is None, b
+    else:
+        check_addr(b["block"])
+        assert isinstance(b["size"], int) and b["size"] > 0, b
+        assert b["offset"] == h(b["query"]) - h(b["block"]), b
+        assert b["heap"] in ("main-arena", "arena", "mmapped"), b
+    if b["state"] == "free":
+        assert b["free_reason"] in ("tcache", "fastbin", "bin", "top"), b
+
+
+def check_root(r):
+    missing = ROOT_KEYS - set(r)
+    assert not missing, f"root lacks {missing}: {r}"
+    assert r["kind"] in ROOT_KINDS, r
+    check_addr(r["addr"], nullable=True)
+    if r["kind"] == "register":
+        assert r["addr"] is None, r
+    assert isinstance(r["offset"], int), r
+    assert isinstance(r["precise"], bool), r
+    if r["kind"] in ("stack", "register", "tls"):
+        assert isinstance(r["thread"], int), r
+    if r["kind"] == "stack":
+        assert isinstance(r["frame"], dict), r
+    return r
+
+
+def check_hop(hop):
+    missing = HOP_KEYS - set(hop)
+    assert not missing, f"hop lacks {missing}: {hop}"
+    check_addr(hop["addr"])
+    check_addr(hop["pointer"])
+    check_addr(hop["slot"], nullable=True)
+    assert isinstance(hop["size"], int) and hop["size"] > 0, hop
+    assert isinstance(hop["offset"], int), hop
+    assert hop["interior"] == h(hop["pointer"]) - h(hop["addr"]), hop
+    assert 0 <= hop["interior"] < hop["size"], hop
+
+
+def check_path_answer(ans):
+    """A whole `retain path --json` answer: keys, types, chained hops."""
+    assert ans["command"] == "path"
+    for k in ("target", "reachable", "paths", "truncated", "incomplete", "warnings"):
+        assert k in ans, f"path answer lacks {k!r}: {ans}"
+    check_block(ans["target"])
+    assert isinstance(ans["paths"], list)
+    assert isinstance(ans["reachable"], bool)
+    if ans["paths"]:
+        assert ans["reachable"] is True, ans
+    if not ans["reachable"]:
+        assert ans["paths"] == [], ans
+    lengths = [len(p["hops"]) for p in ans["paths"]]
+    assert lengths == sorted(lengths), f"paths not sorted shortest first: {lengths}"
+    for p in ans["paths"]:
+        root = check_root(p["root"])
+        assert p["hops"], "a path has at least one hop"
+        first = p["hops"][0]
+        if root["addr"] is not None:
+            # hop 0's slot is the root word itself
+            assert h(first["slot"]) == h(root["addr"]), (root, first)
+        if root["name"] is not None and root["kind"] in ("global", "stack", "tls"):
+            assert first["offset"] == root["offset"], (root, first)
+        for i, hop in enumerate(p["hops"]):
+            check_hop(hop)
+            if i > 0:
+                prev = p["hops"][i - 1]
+                # the slot lies inside the previous block, at `offset`
+                assert h(hop["slot"]) == h(prev["addr"]) + hop["offset"], (prev, hop)
+                assert 0 <= hop["offset"] < prev["size"], (prev, hop)
+        # the last hop is the block that holds the target
+        assert h(p["hops"][-1]["addr"]) == h(ans["target"]["block"]), p
+    return ans
+
+
+def root_identity(root):
+    return (root["kind"], root["name"], root["addr"], root["thread"])

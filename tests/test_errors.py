@@ -1,0 +1,145 @@
+"""Bad input: every failure is a one-line `retain:` error (or gdb's own
+message for a bad expression) with a non-zero `gdb -batch` status, never a
+Python traceback and never a gdb crash. run_retain() itself asserts "no
+Traceback / Python Exception" and "not killed by a signal" on every run."""
+
+import os
+import shutil
+
+import pytest
+
+from conftest import RETAIN_DEV, json_lines, run_retain
+
+FIXTURE = "basics.c"
+
+
+def retain_lines(err):
+    return [l for l in err.splitlines() if l.startswith("retain:")]
+
+
+def assert_retain_error(rc, out, err):
+    """The last command failed cleanly: status != 0, one `retain:` line."""
+    assert rc != 0, f"expected failure, got status 0:\n{out}\n{err}"
+    lines = retain_lines(err)
+    assert len(lines) == 1, f"expected one 'retain:' error line on stderr:\n{err}"
+    assert not json_lines(out), "no JSON for a failed command"
+    return lines[0]
+
+
+def assert_answer_or_error(rc, out, err):
+    """Either a JSON answer (status 0) or a clean `retain:` error."""
+    answers = json_lines(out)
+    if rc == 0:
+        assert len(answers) == 1, f"status 0 but {len(answers)} JSON lines:\n{out}\n{err}"
+        return answers[0]
+    assert_retain_error(rc, out, err)
+    return None
+
+
+# ---- on a real target (live and core) ------------------------------------
+
+
+def test_bad_expression(target):
+    rc, out, err = run_retain(target, "retain path nosuchvar --json")
+    assert rc != 0
+    assert "nosuchvar" in err or retain_lines(err), err
+    assert not json_lines(out)
+
+
+@pytest.mark.parametrize("cmd", ["path", "who", "info"])
+def test_unmapped_address(target, cmd):
+    rc, out, err = run_retain(target, f"retain {cmd} 0x1000 --json")
+    ans = assert_answer_or_error(rc, out, err)
+    if ans is not None:
+        block = ans if cmd == "info" else ans["target"]
+        assert block["state"] == "not-heap", ans
+        assert block["block"] is None
+        if cmd == "path":
+            assert ans["reachable"] is False and ans["paths"] == []
+
+
+@pytest.mark.parametrize("args", [
+    "retain path",
+    "retain path 1 -n x",
+    "retain path 1 -n",
+    "retain path 1 --no-such-option",
+    "retain path 1 --kind nosuchkind",
+    "retain path 1 --max-depth deep",
+    "retain who",
+    "retain info",
+    "retain stats --bogus",
+])
+def test_garbage_arguments(target, args):
+    rc, out, err = run_retain(target, args)
+    assert_retain_error(rc, out, err)
+
+
+def test_error_then_more_commands(target):
+    """A failing command does not break the session: later ones still work."""
+    n = target.truth["list"]["nodes"][0]
+    rc, out, err = run_retain(target, "retain path 1 -n x", f"retain info {n['addr']} --json")
+    assert rc == 0, err
+    assert retain_lines(err)
+    assert [a["command"] for a in json_lines(out)] == ["info"]
+
+
+def test_no_libc_debug_symbols(target):
+    """Without libc6-dbg, retain cannot find malloc's state and says why."""
+    rc, out, err = run_retain(target, "retain stats --json",
+                              iex=["set debug-file-directory /nonexistent"])
+    line = assert_retain_error(rc, out, err).lower()
+    assert "libc" in line, line
+    assert "libc6-dbg" in line or "debug" in line, line
+
+
+# ---- no target, or a broken one ------------------------------------------
+
+
+@pytest.mark.parametrize("cmd", ["retain path 0x1000", "retain who 0x1000",
+                                 "retain info 0x1000", "retain stats"])
+def test_no_inferior(retain_dev, cmd):
+    rc, out, err = run_retain(None, cmd)
+    assert_retain_error(rc, out, err)
+
+
+@pytest.mark.parametrize("cmd", ["retain path 0x1000", "retain stats"])
+def test_program_not_started(retain_dev, fixture_cache, cmd):
+    fp = fixture_cache.get(FIXTURE)
+    rc, out, err = run_retain([str(fp.binary)], cmd)
+    assert_retain_error(rc, out, err)
+
+
+@pytest.mark.parametrize("fraction", [0.5, 0.2])
+def test_truncated_core(retain_dev, fixture_cache, tmp_path, fraction):
+    fp = fixture_cache.get(FIXTURE)
+    core = fp.core()
+    cut = tmp_path / "truncated.core"
+    shutil.copyfile(core, cut)
+    os.truncate(cut, int(os.path.getsize(cut) * fraction))
+    t = fp.truth
+    target = [str(fp.binary), str(cut)]
+    for cmd in ("retain stats --json",
+                f"retain path {t['list']['nodes'][-1]['addr']} --json",
+                f"retain who {t['list']['nodes'][3]['addr']} --json",
+                f"retain info {t['mmapped']['addr']} --json"):
+        rc, out, err = run_retain(target, cmd)   # asserts: no traceback, no crash
+        ans = assert_answer_or_error(rc, out, err)
+        if ans is not None:
+            assert ans["schema"] == "retain/1"
+            if "incomplete" in ans:
+                assert isinstance(ans["incomplete"], bool), ans
+
+
+def test_help(retain_dev):
+    rc, out, err = run_retain(None, "help retain")
+    assert rc == 0, err
+    for sub in ("path", "who", "info", "stats"):
+        assert sub in out, out
+    rc, out, err = run_retain(None, "help retain path")
+    assert rc == 0, err
+    for opt in ("--json", "-n", "--kind", "--max-depth"):
+        assert opt in out, out
+
+
+def test_retain_dev_script_exists(retain_dev):
+    assert RETAIN_DEV.is_file()
