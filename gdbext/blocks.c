@@ -40,6 +40,7 @@ void block_table_deinit(struct block_table *t)
     free(t->blocks);
     free(t->info);
     free(t->pending);
+    free(t->inuse_bits);
     memset(t, 0, sizeof *t);
 }
 
@@ -90,6 +91,8 @@ static uint32_t find_start(const struct block_table *t, uint64_t addr)
 static void apply_free(struct block_table *t, uint32_t id, enum block_why why)
 {
     t->info[id] = pack_info(BLOCK_FREE, block_kind(t, id), why);
+    if (t->inuse_bits)
+        t->inuse_bits[id >> 6] &= ~(1ull << (id & 63));
 }
 
 int block_table_mark_free(struct block_table *t, uint64_t addr, enum block_why why)
@@ -116,32 +119,123 @@ int block_table_mark_free(struct block_table *t, uint64_t addr, enum block_why w
     return 0;
 }
 
-/* Sort blocks and info together: sort an index permutation by address. */
+/* Sorting. Walkers emit each heap in address order, so the table is a few
+ * ascending runs: merge them (O(n log runs)) instead of a general sort. */
 struct sort_item { uint64_t addr, size; uint8_t info; };
 
-static int cmp_item(const void *a, const void *b)
+static void merge_runs(struct sort_item *a, struct sort_item *tmp, const uint32_t *starts,
+                       uint32_t nruns, uint32_t n)
 {
-    const struct sort_item *x = a, *y = b;
-    return (x->addr > y->addr) - (x->addr < y->addr);
+    /* starts[nruns] == n. Merge neighbouring runs pairwise until one is left. */
+    uint32_t *st = malloc(((size_t)nruns + 1) * sizeof *st);
+    if (!st)
+        return;
+    memcpy(st, starts, ((size_t)nruns + 1) * sizeof *st);
+    while (nruns > 1) {
+        uint32_t out = 0;
+        for (uint32_t r = 0; r < nruns; r += 2) {
+            uint32_t lo = st[r], mid = st[r + 1], hi = r + 1 < nruns ? st[r + 2] : n;
+            uint32_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                tmp[k++] = a[j].addr < a[i].addr ? a[j++] : a[i++];
+            while (i < mid)
+                tmp[k++] = a[i++];
+            while (j < hi)
+                tmp[k++] = a[j++];
+            st[out++] = lo;
+        }
+        st[out] = n;
+        nruns = out;
+        memcpy(a, tmp, (size_t)n * sizeof *a);
+    }
+    free(st);
+}
+
+struct run { uint64_t first_addr; uint32_t start, len; };
+
+static int cmp_run(const void *a, const void *b)
+{
+    const struct run *x = a, *y = b;
+    return (x->first_addr > y->first_addr) - (x->first_addr < y->first_addr);
+}
+
+/* The usual case: each heap is one ascending run and heaps do not interleave,
+ * so ordering the runs and copying once sorts the table. -1: they interleave
+ * (or memory is short), and the caller merges instead. */
+static int concat_runs(struct block_table *t, uint32_t nruns)
+{
+    struct run *runs = malloc((size_t)nruns * sizeof *runs);
+    if (!runs)
+        return -1;
+    uint32_t r = 0;
+    for (uint32_t i = 0; i < t->n; i++) {
+        if (i == 0 || t->blocks[i - 1].addr > t->blocks[i].addr)
+            runs[r++] = (struct run){ t->blocks[i].addr, i, 0 };
+        runs[r - 1].len++;
+    }
+    qsort(runs, nruns, sizeof *runs, cmp_run);
+    for (uint32_t k = 1; k < nruns; k++) {
+        const struct run *prev = &runs[k - 1];
+        if (t->blocks[prev->start + prev->len - 1].addr >= runs[k].first_addr) {
+            free(runs);
+            return -1;
+        }
+    }
+    struct block *blocks = malloc((size_t)t->cap * sizeof *blocks);
+    uint8_t *info = malloc(t->cap);
+    if (!blocks || !info) {
+        free(blocks);
+        free(info);
+        free(runs);
+        return -1;
+    }
+    uint32_t out = 0;
+    for (uint32_t k = 0; k < nruns; k++) {
+        memcpy(blocks + out, t->blocks + runs[k].start, (size_t)runs[k].len * sizeof *blocks);
+        memcpy(info + out, t->info + runs[k].start, runs[k].len);
+        out += runs[k].len;
+    }
+    free(t->blocks);
+    free(t->info);
+    t->blocks = blocks;
+    t->info = info;
+    free(runs);
+    return 0;
 }
 
 static struct retain_error *sort_blocks(struct block_table *t)
 {
-    /* Walkers emit blocks in address order per heap; check before sorting. */
-    int ordered = 1;
-    for (uint32_t i = 1; i < t->n && ordered; i++)
-        ordered = t->blocks[i - 1].addr < t->blocks[i].addr;
-    if (ordered)
+    uint32_t nruns = 1;
+    for (uint32_t i = 1; i < t->n; i++)
+        nruns += t->blocks[i - 1].addr > t->blocks[i].addr;
+    if (nruns == 1 && t->n > 0) {
+        int dup = 0;
+        for (uint32_t i = 1; i < t->n && !dup; i++)
+            dup = t->blocks[i - 1].addr == t->blocks[i].addr;
+        if (!dup)
+            return NULL;
+    }
+    if (nruns > 1 && concat_runs(t, nruns) == 0)
         return NULL;
-    struct sort_item *items = malloc((size_t)t->n * sizeof *items);
-    if (!items)
+    struct sort_item *items = malloc(((size_t)t->n + 1) * sizeof *items);
+    struct sort_item *tmp = malloc(((size_t)t->n + 1) * sizeof *tmp);
+    uint32_t *starts = malloc(((size_t)nruns + 1) * sizeof *starts);
+    if (!items || !tmp || !starts) {
+        free(items);
+        free(tmp);
+        free(starts);
         return retain_errorf("out of memory sorting %u blocks", t->n);
+    }
+    uint32_t r = 0;
     for (uint32_t i = 0; i < t->n; i++) {
+        if (i == 0 || t->blocks[i - 1].addr > t->blocks[i].addr)
+            starts[r++] = i;
         items[i].addr = t->blocks[i].addr;
         items[i].size = t->blocks[i].size;
         items[i].info = t->info[i];
     }
-    qsort(items, t->n, sizeof *items, cmp_item);
+    starts[r] = t->n;
+    merge_runs(items, tmp, starts, r, t->n);
     uint32_t out = 0;
     for (uint32_t i = 0; i < t->n; i++) {
         if (out && t->blocks[out - 1].addr == items[i].addr)
@@ -153,13 +247,16 @@ static struct retain_error *sort_blocks(struct block_table *t)
     }
     t->n = out;
     free(items);
+    free(tmp);
+    free(starts);
     return NULL;
 }
 
 static uint32_t pick_shift(uint64_t span, uint32_t nblocks)
 {
-    /* About one granule per block, at least 16 bytes (glibc's alignment). */
-    uint64_t per = span / (nblocks ? nblocks : 1);
+    /* About eight blocks per granule: the index stays small enough for the
+     * cache, and the few blocks a lookup then steps over are adjacent. */
+    uint64_t per = 8 * (span / (nblocks ? nblocks : 1));
     uint32_t shift = 4;
     while (shift < 40 && ((uint64_t)1 << (shift + 1)) <= per)
         shift++;
@@ -250,13 +347,21 @@ struct retain_error *block_table_finish(struct block_table *t)
     free(t->pending);
     t->pending = NULL;
     t->npending = t->cappending = 0;
+    free(t->inuse_bits);
+    t->inuse_bits = calloc(((size_t)t->n + 64) / 64, sizeof *t->inuse_bits);
+    if (!t->inuse_bits)
+        return retain_errorf("out of memory for %u blocks", t->n);
+    for (uint32_t i = 0; i < t->n; i++)
+        if (block_state(t, i) == BLOCK_INUSE)
+            t->inuse_bits[i >> 6] |= 1ull << (i & 63);
     return build_regions(t);
 }
 
-uint32_t block_lookup(const struct block_table *t, uint64_t addr)
+/* The region that may hold addr, or NULL. */
+static inline const struct block_region *region_of(const struct block_table *t, uint64_t addr)
 {
     if (addr - t->lo >= t->hi - t->lo)
-        return BLOCK_NONE;
+        return NULL;
     const struct block_region *r = t->regions;
     if (t->nregions > 1) {
         uint32_t lo = 0, hi = t->nregions;
@@ -269,18 +374,62 @@ uint32_t block_lookup(const struct block_table *t, uint64_t addr)
         }
         r = &t->regions[lo];
         if (addr >= r->hi)
-            return BLOCK_NONE;
+            return NULL;
     }
-    uint32_t b = r->index[(addr - r->lo) >> r->shift];
+    return r;
+}
+
+/* From the granule's first candidate, step to the block holding addr. */
+static inline uint32_t resolve(const struct block_table *t, const struct block_region *r,
+                               uint32_t b, uint64_t addr)
+{
     while (b < r->last && t->blocks[b].addr + t->blocks[b].size <= addr)
         b++;
     const struct block *blk = &t->blocks[b];
     return (blk->addr <= addr && addr < blk->addr + blk->size) ? b : BLOCK_NONE;
 }
 
+uint32_t block_lookup(const struct block_table *t, uint64_t addr)
+{
+    const struct block_region *r = region_of(t, addr);
+    if (!r)
+        return BLOCK_NONE;
+    return resolve(t, r, r->index[(addr - r->lo) >> r->shift], addr);
+}
+
+void block_lookup_inuse_batch(const struct block_table *t, const uint64_t *addrs, uint32_t *ids, size_t n)
+{
+    /* Three passes so the cache misses of all n lookups overlap: find each
+     * granule and prefetch its index entry, read it and prefetch the block,
+     * then resolve. */
+    const struct block_region *regs[BLOCK_BATCH];
+    const uint32_t *slots[BLOCK_BATCH];
+    if (n > BLOCK_BATCH)
+        n = BLOCK_BATCH;
+    for (size_t i = 0; i < n; i++) {
+        regs[i] = region_of(t, addrs[i]);
+        if (regs[i]) {
+            slots[i] = &regs[i]->index[(addrs[i] - regs[i]->lo) >> regs[i]->shift];
+            __builtin_prefetch(slots[i]);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (regs[i]) {
+            ids[i] = *slots[i];
+            __builtin_prefetch(&t->blocks[ids[i]]);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t id = regs[i] ? resolve(t, regs[i], ids[i], addrs[i]) : BLOCK_NONE;
+        if (id != BLOCK_NONE && !((t->inuse_bits[id >> 6] >> (id & 63)) & 1))
+            id = BLOCK_NONE;
+        ids[i] = id;
+    }
+}
+
 size_t block_table_memory(const struct block_table *t)
 {
-    size_t bytes = (size_t)t->cap * (sizeof(struct block) + 1);
+    size_t bytes = (size_t)t->cap * (sizeof(struct block) + 1) + ((size_t)t->n + 64) / 8;
     for (uint32_t i = 0; i < t->nregions; i++)
         bytes += (((t->regions[i].hi - t->regions[i].lo) >> t->regions[i].shift) + 1) * sizeof(uint32_t);
     return bytes + t->nregions * sizeof(struct block_region);

@@ -41,6 +41,7 @@ struct block_table {
     /* lookup index, built by block_table_finish */
     struct block_region *regions; uint32_t nregions;
     uint64_t lo, hi;   /* overall bounds, for a quick reject */
+    uint64_t *inuse_bits;  /* bit per block: 1 = in use (small enough to stay in cache) */
 };
 
 static inline enum block_state block_state(const struct block_table *t, uint32_t id)
@@ -63,6 +64,20 @@ int block_table_mark_free(struct block_table *t, uint64_t addr, enum block_why w
 
 /* The block containing addr (interior pointers included), or BLOCK_NONE. */
 uint32_t block_lookup(const struct block_table *t, uint64_t addr);
+
+/* The in-use block containing addr, or BLOCK_NONE (free blocks too). */
+static inline uint32_t block_lookup_inuse(const struct block_table *t, uint64_t addr)
+{
+    uint32_t id = block_lookup(t, addr);
+    if (id != BLOCK_NONE && !((t->inuse_bits[id >> 6] >> (id & 63)) & 1))
+        return BLOCK_NONE;
+    return id;
+}
+
+/* block_lookup_inuse for up to BLOCK_BATCH addresses at once, overlapping
+ * their cache misses (the graph scan's hot path). */
+#define BLOCK_BATCH 64
+void block_lookup_inuse_batch(const struct block_table *t, const uint64_t *addrs, uint32_t *ids, size_t n);
 
 /* Bytes the table itself uses (for stats). */
 size_t block_table_memory(const struct block_table *t);

@@ -1,6 +1,7 @@
 /* Names for roots and hops. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "describe.h"
 
@@ -111,6 +112,7 @@ void describe_path(struct retain_session *s, const struct query_path *p, struct 
     if (h->interior != 0)
         cur = declared;         /* the declared type describes the pointed-to spot */
     h->type = naming_type_name(&s->naming, cur);
+    h->tref = cur;
     for (uint32_t i = 1; i < p->nblocks; i++) {
         struct hop_desc *prev = &hops[i - 1];
         h = &hops[i];
@@ -131,10 +133,35 @@ void describe_path(struct retain_session *s, const struct query_path *p, struct 
         if (h->interior != 0)
             cur = declared;
         h->type = naming_type_name(&s->naming, cur);
+        h->tref = cur;
     }
 }
 
-void describe_edge(struct retain_session *s, uint32_t from, uint32_t to, struct hop_desc *h)
+/* A block's type as its shortest chain from the roots declares it. */
+static struct type_ref type_by_path(struct retain_session *s, uint32_t id)
+{
+    struct path_query q = { .target = id, .want = 1, .kinds = ROOT_KINDS_ALL };
+    struct query_path *paths;
+    uint32_t npaths;
+    int truncated;
+    struct type_ref t = NO_TYPE;
+    struct retain_error *err = query_paths(&s->graph, &s->roots, &q, &paths, &npaths, &truncated);
+    if (err) {
+        retain_error_destroy(err);
+        return t;
+    }
+    struct hop_desc *hops = npaths ? malloc((size_t)paths[0].nblocks * sizeof *hops) : NULL;
+    if (hops) {
+        struct root_desc root;
+        describe_path(s, &paths[0], &root, hops);
+        t = hops[paths[0].nblocks - 1].tref;
+        free(hops);
+    }
+    query_paths_free(paths, npaths);
+    return t;
+}
+
+void describe_edge(struct retain_session *s, uint32_t from, uint32_t to, int infer_type, struct hop_desc *h)
 {
     memset(h, 0, sizeof *h);
     uint64_t src = s->blocks.blocks[from].addr;
@@ -151,6 +178,9 @@ void describe_edge(struct retain_session *s, uint32_t from, uint32_t to, struct 
     h->pointer = ptr;
     h->interior = (int64_t)(ptr - s->blocks.blocks[to].addr);
     struct type_ref t = naming_block_type(&s->naming, s->mem, src, NO_TYPE);
+    if (t.obj == OBJ_NONE && infer_type)
+        t = type_by_path(s, from);
     h->type = naming_type_name(&s->naming, t);
+    h->tref = t;
     name_word(s, t, off, h->field, sizeof h->field);
 }

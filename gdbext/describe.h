@@ -28,6 +28,7 @@ struct hop_desc {
     int64_t offset;           /* of the pointer word in the previous object; -1 unknown */
     int64_t interior;         /* pointer - addr */
     const char *type;         /* the block's type, NULL if unknown */
+    struct type_ref tref;     /* the same, for naming what follows */
     char field[160];
 };
 
@@ -35,7 +36,9 @@ void describe_root(struct retain_session *s, const struct root_edge *e, struct r
 /* hops must hold p->nblocks entries. */
 void describe_path(struct retain_session *s, const struct query_path *p, struct root_desc *root,
                    struct hop_desc *hops);
-/* The edge from block `from` to block `to`, hop describing `to`. */
-void describe_edge(struct retain_session *s, uint32_t from, uint32_t to, struct hop_desc *h);
+/* The referrer `from` of block `to`: h describes `from` and the word in it
+ * that points at `to`. With infer_type, a block with no vtable is typed by
+ * its own shortest chain from the roots (a reverse BFS: use sparingly). */
+void describe_edge(struct retain_session *s, uint32_t from, uint32_t to, int infer_type, struct hop_desc *h);
 
 #endif

@@ -12,20 +12,22 @@
  *   3. finish:  spell names as gdb does, complete declarations from
  *               definitions of the same name, compute sizes, sort globals.
  *
+ * libdwarf reads the file through its object-access interface: elfsym.c
+ * maps and bounds-checks the ELF file, we inflate compressed sections and
+ * show libdwarf only the sections used here. A file without .debug_info
+ * falls back to its separate debug file (build-id, then .gnu_debuglink).
+ *
  * All libdwarf calls live in this file. */
 #include "dwarf.h"
 #include "elfsym.h"
 
 #include <elf.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <libdwarf/dwarf.h>
 #include <libdwarf/libdwarf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <zlib.h>
 
 #define NO_NAME UINT32_MAX
 #define SIZE_BIG UINT32_MAX          /* array too large for 32 bits: recompute */
@@ -86,6 +88,9 @@ struct dwarf_types {
 
 /* ---- growable arrays and the string pool ---- */
 
+/* Makes room for `need` elements in the array whose pointer is at
+ * arrayp. The pointer moves through memcpy, so any element type works
+ * without aliasing it as a void *. */
 static int grow(void *arrayp, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
@@ -95,10 +100,12 @@ static int grow(void *arrayp, size_t *cap, size_t need, size_t elem)
         n *= 2;
     if (n > SIZE_MAX / elem)
         return -1;
-    void *p = realloc(*(void **)arrayp, n * elem);
+    void *old, *p;
+    memcpy(&old, arrayp, sizeof old);
+    p = realloc(old, n * elem);
     if (!p)
         return -1;
-    *(void **)arrayp = p;
+    memcpy(arrayp, &p, sizeof p);
     *cap = n;
     return 0;
 }
@@ -106,11 +113,13 @@ static int grow(void *arrayp, size_t *cap, size_t need, size_t elem)
 /* Shrinks an array to its length once it stops growing. */
 static void shrink(void *arrayp, size_t n, size_t elem)
 {
-    if (n == 0)
+    void *old, *p;
+    memcpy(&old, arrayp, sizeof old);
+    if (n == 0 || !old)
         return;
-    void *p = realloc(*(void **)arrayp, n * elem);
+    p = realloc(old, n * elem);
     if (p)
-        *(void **)arrayp = p;
+        memcpy(arrayp, &p, sizeof p);
 }
 
 static uint32_t hash_bytes(const char *s, size_t n)
@@ -220,7 +229,6 @@ struct loader {
     const char *path;
     uint64_t bias;
     struct dwarf_types *t;
-    struct retain_error *err;
     uint64_t last_off;           /* DIE offsets must increase (guards loops) */
     /* per compilation unit */
     int lang_c;
@@ -351,10 +359,12 @@ static int attr_const(Dwarf_Debug dbg, Dwarf_Attribute a, Dwarf_Half form, uint6
 }
 
 /* A reference to another DIE as a .debug_info offset; 0 when absent or
- * not followable (type-unit signatures). */
+ * not followable: type-unit signatures, and references into a dwz or
+ * supplementary file, whose offsets would name the wrong DIE here. */
 static uint64_t attr_ref(Dwarf_Debug dbg, Dwarf_Attribute a, Dwarf_Half form)
 {
-    if (form == DW_FORM_ref_sig8)
+    if (form == DW_FORM_ref_sig8 || form == DW_FORM_GNU_ref_alt || form == DW_FORM_ref_sup4 ||
+        form == DW_FORM_ref_sup8)
         return 0;
     Dwarf_Off off;
     Dwarf_Error e = NULL;
@@ -1285,71 +1295,194 @@ static void loader_free(struct loader *L)
     free(L->specs);
 }
 
-/* libdwarf says "no entry" both for an ELF file without DWARF and for a
- * file it cannot open or recognise, and has no message for some failures:
- * check the file ourselves first. */
-static struct retain_error *check_elf_file(const char *path)
+/* ---- handing libdwarf the sections ---- */
+
+/* The sections libdwarf sees. The others (.debug_rnglists, .debug_loclists,
+ * .debug_line...) hold nothing read here, and libdwarf 20210528 parses some
+ * of them eagerly: it costs time and memory, and a corrupt .debug_rnglists
+ * makes it free memory twice. */
+static const char *const wanted_sections[] = {
+    ".debug_info", ".debug_abbrev", ".debug_str", ".debug_line_str", ".debug_str_offsets", ".debug_addr",
+};
+#define NSECTIONS (1 + sizeof wanted_sections / sizeof wanted_sections[0])
+#define INFLATE_MAX ((uint64_t)4 << 30)   /* refuse to inflate a section beyond 4 GiB */
+
+/* What libdwarf reads through the object-access methods below. Section 0
+ * is the null section, as in ELF. */
+struct dwarf_object {
+    unsigned count;
+    const char *names[NSECTIONS];
+    const uint8_t *data[NSECTIONS];
+    uint64_t size[NSECTIONS];
+    uint8_t *inflated[NSECTIONS];       /* decompressed copies we own */
+};
+
+static int obj_section_info(void *obj, Dwarf_Half i, Dwarf_Obj_Access_Section *sec, int *error)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return retain_errorf("cannot open %s: %s", path, strerror(errno));
-    struct stat st;
-    unsigned char magic[SELFMAG];
-    struct retain_error *err = NULL;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-        err = retain_errorf("%s: not a regular file", path);
-    else if (read(fd, magic, sizeof magic) != (ssize_t)sizeof magic || memcmp(magic, ELFMAG, SELFMAG) != 0)
-        err = retain_errorf("%s: not an ELF file", path);
-    close(fd);
-    return err;
+    const struct dwarf_object *o = obj;
+    (void)error;
+    if (i >= o->count)
+        return DW_DLV_NO_ENTRY;
+    memset(sec, 0, sizeof *sec);
+    sec->type = i ? SHT_PROGBITS : SHT_NULL;
+    sec->size = o->size[i];
+    sec->name = i ? o->names[i] : "";
+    return DW_DLV_OK;
 }
 
-/* Opens path with libdwarf; *dbg_ret is NULL when it has no DWARF. */
-static struct retain_error *open_dwarf(const char *path, Dwarf_Debug *dbg_ret)
+static Dwarf_Endianness obj_byte_order(void *obj)
 {
-    Dwarf_Error e = NULL;
-    *dbg_ret = NULL;
-    struct retain_error *err = check_elf_file(path);
-    if (err)
-        return err;
-    int rc = dwarf_init_path(path, NULL, 0, DW_DLC_READ, DW_GROUPNUMBER_ANY, NULL, NULL, dbg_ret, NULL, 0,
-                             NULL, &e);
-    if (rc == DW_DLV_OK)
-        return NULL;
-    *dbg_ret = NULL;
-    if (rc == DW_DLV_NO_ENTRY)
-        return NULL;
-    err = retain_errorf("%s: cannot read DWARF: %s", path,
-                                             e ? dwarf_errmsg(e) : "unknown libdwarf error");
-    if (e)
-        dwarf_dealloc(NULL, e, DW_DLA_ERROR);
-    return err;
+    (void)obj;
+    return DW_OBJECT_LSB;
 }
 
-/* Walks one file's DWARF into t, then closes libdwarf. */
-static struct retain_error *load_file(const char *path, uint64_t bias, struct dwarf_types *t)
+static Dwarf_Small obj_length_size(void *obj)
 {
-    Dwarf_Debug dbg;
-    struct retain_error *err = open_dwarf(path, &dbg);
-    if (err || !dbg)
-        return err;
-    struct loader *L = calloc(1, sizeof *L);
-    if (!L) {
-        Dwarf_Error e = NULL;
-        dwarf_finish(dbg, &e);
-        return retain_errorf("%s: out of memory", path);
+    (void)obj;
+    return 8;   /* what libdwarf's own ELF64 reader says */
+}
+
+static Dwarf_Small obj_pointer_size(void *obj)
+{
+    (void)obj;
+    return 8;
+}
+
+static Dwarf_Unsigned obj_section_count(void *obj)
+{
+    return ((const struct dwarf_object *)obj)->count;
+}
+
+static int obj_load_section(void *obj, Dwarf_Half i, Dwarf_Small **data, int *error)
+{
+    const struct dwarf_object *o = obj;
+    (void)error;
+    if (i == 0 || i >= o->count || o->size[i] == 0)
+        return DW_DLV_NO_ENTRY;
+    *data = (Dwarf_Small *)o->data[i];   /* libdwarf only writes when relocating */
+    return DW_DLV_OK;
+}
+
+static const Dwarf_Obj_Access_Methods object_methods = {
+    obj_section_info, obj_byte_order, obj_length_size, obj_pointer_size, obj_section_count, obj_load_section,
+    NULL,
+};
+
+/* SHF_COMPRESSED: an Elf64_Chdr, then zlib data. */
+static struct retain_error *inflate_section(const char *path, const struct elf_section *sec, uint8_t **out_ret,
+                                            uint64_t *size_ret)
+{
+    Elf64_Chdr ch;
+    if (sec->size < sizeof ch)
+        return retain_errorf("%s: compressed section %s is truncated", path, sec->name);
+    memcpy(&ch, sec->data, sizeof ch);
+    if (ch.ch_type != ELFCOMPRESS_ZLIB)
+        return retain_errorf("%s: section %s uses unknown compression %u", path, sec->name, ch.ch_type);
+    /* zlib cannot expand more than about 1032:1 */
+    if (ch.ch_size == 0 || ch.ch_size > INFLATE_MAX || ch.ch_size / 1032 > sec->size)
+        return retain_errorf("%s: section %s claims %llu bytes uncompressed", path, sec->name,
+                             (unsigned long long)ch.ch_size);
+    uint8_t *out = malloc(ch.ch_size);
+    if (!out)
+        return retain_errorf("%s: out of memory inflating %s", path, sec->name);
+    uLongf len = (uLongf)ch.ch_size;
+    int rc = uncompress(out, &len, sec->data + sizeof ch, (uLong)(sec->size - sizeof ch));
+    if (rc != Z_OK || len != ch.ch_size) {
+        free(out);
+        return retain_errorf("%s: section %s does not inflate (zlib error %d)", path, sec->name, rc);
     }
-    L->dbg = dbg;
-    L->path = path;
-    L->bias = bias;
-    L->t = t;
-    err = walk_units(L);
+    *out_ret = out;
+    *size_ret = ch.ch_size;
+    return NULL;
+}
+
+static void object_free(struct dwarf_object *o)
+{
+    for (unsigned i = 0; i < NSECTIONS; i++)
+        free(o->inflated[i]);
+    memset(o, 0, sizeof *o);
+}
+
+/* Collects the wanted sections of file; o->count stays 0 without .debug_info. */
+static struct retain_error *object_setup(const char *path, const struct elf_file *file, struct dwarf_object *o)
+{
+    memset(o, 0, sizeof *o);
+    struct elf_section sec;
+    unsigned n = 1;
+    for (size_t k = 0; k < sizeof wanted_sections / sizeof wanted_sections[0]; k++) {
+        int rc = elf_file_section(file, wanted_sections[k], &sec);
+        if (rc == -2) {
+            object_free(o);
+            return retain_errorf("%s: section %s lies outside the file", path, wanted_sections[k]);
+        }
+        if (rc != 0 || sec.size == 0) {
+            if (k == 0)
+                return NULL;   /* no .debug_info: no DWARF here */
+            continue;
+        }
+        o->names[n] = wanted_sections[k];
+        o->data[n] = sec.data;
+        o->size[n] = sec.size;
+        if (sec.flags & SHF_COMPRESSED) {
+            struct retain_error *err = inflate_section(path, &sec, &o->inflated[n], &o->size[n]);
+            if (err) {
+                object_free(o);
+                return err;
+            }
+            o->data[n] = o->inflated[n];
+        }
+        n++;
+    }
+    o->count = n;
+    return NULL;
+}
+
+/* Walks the DWARF of one open ELF file into t. */
+static struct retain_error *load_object(const char *path, uint64_t bias, const struct elf_file *file,
+                                        struct dwarf_types *t)
+{
+    struct dwarf_object obj;
+    struct retain_error *err = object_setup(path, file, &obj);
+    if (err || obj.count == 0)
+        return err;
+    Dwarf_Obj_Access_Interface iface = { &obj, &object_methods };
+    Dwarf_Debug dbg = NULL;
     Dwarf_Error e = NULL;
-    dwarf_finish(dbg, &e);
+    int rc = dwarf_object_init_b(&iface, NULL, NULL, DW_GROUPNUMBER_ANY, &dbg, &e);
+    if (rc != DW_DLV_OK) {
+        if (rc == DW_DLV_ERROR)
+            err = retain_errorf("%s: cannot read DWARF: %s", path, e ? dwarf_errmsg(e) : "unknown libdwarf error");
+        if (e)
+            dwarf_dealloc(NULL, e, DW_DLA_ERROR);
+        object_free(&obj);
+        return err;
+    }
+    struct loader *L = calloc(1, sizeof *L);
+    if (L) {
+        *L = (struct loader){ .dbg = dbg, .path = path, .bias = bias, .t = t };
+        err = walk_units(L);
+    } else {
+        err = retain_errorf("%s: out of memory", path);
+    }
+    e = NULL;
+    dwarf_object_finish(dbg, &e);
+    object_free(&obj);   /* libdwarf is done with the sections */
     if (!err)
         err = finish(L);
-    loader_free(L);
+    if (L)
+        loader_free(L);
     free(L);
+    return err;
+}
+
+static struct retain_error *load_file(const char *path, uint64_t bias, struct dwarf_types *t)
+{
+    struct elf_file *file;
+    struct retain_error *err = elf_file_open(path, &file);
+    if (err)
+        return err;
+    err = load_object(path, bias, file, t);
+    elf_file_close(file);
     return err;
 }
 
@@ -1453,20 +1586,24 @@ enum dwarf_kind dwarf_type_kind(const struct dwarf_types *types, uint32_t type)
     return valid(types, type) ? (enum dwarf_kind)types->types[type].kind : DK_OTHER;
 }
 
+/* Sizes are stored in 32 bits; an array beyond that (SIZE_BIG) is
+ * recomputed from its element size, which nests at most MAX_CHAIN deep. */
+static uint64_t size_rec(const struct dwarf_types *t, uint32_t type, int depth)
+{
+    if (!valid(t, type))
+        return 0;
+    if (t->types[type].size != SIZE_BIG || depth > MAX_CHAIN)
+        return t->types[type].size;
+    const struct dtype *d = &t->types[dwarf_type_strip(t, type)];
+    if (d->kind != DK_ARRAY)
+        return SIZE_BIG;
+    uint64_t elem = size_rec(t, d->target, depth + 1);
+    return elem && d->count > UINT64_MAX / elem ? UINT64_MAX : elem * d->count;
+}
+
 uint64_t dwarf_type_size(const struct dwarf_types *types, uint32_t type)
 {
-    for (int n = 0; valid(types, type) && n < MAX_CHAIN; n++) {
-        const struct dtype *d = &types->types[type];
-        if (d->size != SIZE_BIG)
-            return d->size;
-        type = dwarf_type_strip(types, type);
-        d = &types->types[type];
-        if (d->kind != DK_ARRAY)
-            return SIZE_BIG;
-        uint64_t elem = dwarf_type_size(types, d->target);
-        return elem && d->count > UINT64_MAX / elem ? UINT64_MAX : elem * d->count;
-    }
-    return 0;
+    return size_rec(types, type, 0);
 }
 
 const char *dwarf_type_name(const struct dwarf_types *types, uint32_t type)

@@ -1,10 +1,11 @@
 /* ELF64 symbol tables, program headers and debug-file links.
  *
- * The file is mmapped read-only and kept mapped while the table lives, so
- * symbol names point into the mapping instead of being copied. Every offset
- * and size read from the file is checked against the file size before use,
- * and headers are copied out with memcpy (a corrupt file may put them at
- * unaligned offsets). */
+ * Files are mmapped read-only while they are parsed and unmapped before
+ * the functions return: the names of the symbols kept are copied, because a
+ * mapping of a file that is later truncated in place (cp over a rebuilt
+ * binary) faults on access. Every offset and size read from the file is
+ * checked against the file size before use, and headers are copied out
+ * with memcpy (a corrupt file may put them at unaligned offsets). */
 #include "elfsym.h"
 
 #include <elf.h>
@@ -38,10 +39,9 @@ struct elf_sym {
 };
 
 struct elf_symbols {
-    void *map;
-    size_t map_size;
-    const char *strtab;  /* inside map; every name offset was checked */
+    char *names;         /* the kept symbols' names, NUL-terminated */
     struct elf_sym *syms;
+    char *tls_names; size_t tls_bytes; size_t ntls;   /* thread-local symbols, NUL-separated */
     size_t count;
 };
 
@@ -88,6 +88,15 @@ static struct retain_error *check_ehdr(struct elf_image *img)
         return retain_errorf("not a 64-bit ELF file (class %u)", img->eh.e_ident[EI_CLASS]);
     if (img->eh.e_ident[EI_DATA] != ELFDATA2LSB)
         return retain_errorf("not a little-endian ELF file");
+    const Elf64_Ehdr *eh = &img->eh;
+    if (eh->e_shnum && (eh->e_shentsize != sizeof(Elf64_Shdr) ||
+                        !in_bounds(img->size, eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr))))
+        return retain_errorf("section headers (%u at %#llx) run past the end of the file (truncated?)",
+                             eh->e_shnum, (unsigned long long)eh->e_shoff);
+    if (eh->e_phnum && (eh->e_phentsize != sizeof(Elf64_Phdr) ||
+                        !in_bounds(img->size, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr))))
+        return retain_errorf("program headers (%u at %#llx) run past the end of the file (truncated?)",
+                             eh->e_phnum, (unsigned long long)eh->e_phoff);
     return NULL;
 }
 
@@ -203,33 +212,81 @@ static int sym_cmp(const void *a, const void *b)
     return x->name < y->name ? -1 : x->name > y->name;
 }
 
-static struct retain_error *read_symbols(struct elf_symbols *t, const struct elf_image *img,
-                                         const Elf64_Shdr *symtab, uint64_t bias)
+/* Thread-local variables: their st_value is an offset in the TLS block, not
+ * an address, so only their names are kept (gdb finds each thread's copy). */
+static struct retain_error *copy_tls_names(struct elf_symbols *t, const uint8_t *base, size_t n,
+                                           const uint8_t *strbase, uint64_t strsize)
 {
-    Elf64_Shdr strsec;
-    if (symtab->sh_entsize != sizeof(Elf64_Sym) || !in_bounds(img->size, symtab->sh_offset, symtab->sh_size))
-        return retain_errorf("symbol table at %#llx runs past the end of the file",
-                             (unsigned long long)symtab->sh_offset);
-    if (section_at(img, symtab->sh_link, &strsec) != 0 || !in_bounds(img->size, strsec.sh_offset, strsec.sh_size))
-        return retain_errorf("symbol table's string table (section %u) is missing or out of bounds",
-                             symtab->sh_link);
-    size_t n = symtab->sh_size / sizeof(Elf64_Sym);
-    t->syms = malloc((n ? n : 1) * sizeof *t->syms);
-    if (!t->syms)
-        return retain_errorf("out of memory for %zu symbols", n);
-    const uint8_t *strbase = img->data + strsec.sh_offset;
-    t->strtab = (const char *)strbase;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t used = 0;
+        for (size_t i = 0; i < n; i++) {
+            Elf64_Sym s;
+            memcpy(&s, base + i * sizeof s, sizeof s);
+            if (ELF64_ST_TYPE(s.st_info) != STT_TLS || s.st_shndx == SHN_UNDEF || s.st_name == 0)
+                continue;
+            const char *name = string_in(strbase, strsize, s.st_name);
+            if (!name)
+                continue;
+            size_t len = strlen(name) + 1;
+            if (pass == 1) {
+                memcpy(t->tls_names + used, name, len);
+                t->ntls++;
+            }
+            used += len;
+        }
+        if (pass == 0) {
+            t->tls_bytes = used;
+            t->tls_names = malloc(used ? used : 1);
+            if (!t->tls_names)
+                return retain_errorf("out of memory for thread-local symbols");
+        }
+    }
+    return NULL;
+}
+
+/* Copies the wanted symbols and their names out of the mapped file. */
+static struct retain_error *copy_symbols(struct elf_symbols *t, const struct elf_image *img, const Elf64_Shdr *symtab,
+                                         const Elf64_Shdr *strsec, uint64_t bias)
+{
+    const uint8_t *base = img->data + symtab->sh_offset;
+    const uint8_t *strbase = img->data + strsec->sh_offset;
+    size_t n = symtab->sh_size / sizeof(Elf64_Sym), keep = 0, bytes = 0;
     for (size_t i = 0; i < n; i++) {
         Elf64_Sym s;
-        memcpy(&s, img->data + symtab->sh_offset + i * sizeof s, sizeof s);
-        if (!symbol_wanted(&s) || !string_in(strbase, strsec.sh_size, s.st_name))
-            continue;
-        struct elf_sym *e = &t->syms[t->count++];
-        e->addr = s.st_value + bias;
-        e->size = s.st_size;
-        e->name = s.st_name;
-        e->rank = symbol_rank(&s);
+        memcpy(&s, base + i * sizeof s, sizeof s);
+        const char *name = symbol_wanted(&s) ? string_in(strbase, strsec->sh_size, s.st_name) : NULL;
+        if (name) {
+            keep++;
+            bytes += strlen(name) + 1;
+        }
     }
+    if (bytes >= UINT32_MAX)
+        return retain_errorf("symbol names too large (%zu bytes)", bytes);
+    t->syms = malloc((keep ? keep : 1) * sizeof *t->syms);
+    t->names = malloc(bytes ? bytes : 1);
+    if (!t->syms || !t->names)
+        return retain_errorf("out of memory for %zu symbols", keep);
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        Elf64_Sym s;
+        memcpy(&s, base + i * sizeof s, sizeof s);
+        const char *name = symbol_wanted(&s) ? string_in(strbase, strsec->sh_size, s.st_name) : NULL;
+        if (!name)
+            continue;
+        size_t len = strlen(name) + 1;
+        memcpy(t->names + used, name, len);
+        t->syms[t->count++] = (struct elf_sym){
+            .addr = s.st_value + bias, .size = s.st_size, .name = (uint32_t)used, .rank = symbol_rank(&s),
+        };
+        used += len;
+    }
+    return copy_tls_names(t, base, n, strbase, strsec->sh_size);
+}
+
+/* Sorts by address and records, for each symbol, the furthest end of any
+ * symbol at or below it, so lookups know when to stop walking back. */
+static void index_symbols(struct elf_symbols *t)
+{
     qsort(t->syms, t->count, sizeof *t->syms, sym_cmp);
     uint64_t max_end = 0;
     for (size_t i = 0; i < t->count; i++) {
@@ -240,7 +297,22 @@ static struct retain_error *read_symbols(struct elf_symbols *t, const struct elf
         max_end = end > max_end ? end : max_end;
         e->max_end = max_end;
     }
-    return NULL;
+}
+
+static struct retain_error *read_symbols(struct elf_symbols *t, const struct elf_image *img,
+                                         const Elf64_Shdr *symtab, uint64_t bias)
+{
+    Elf64_Shdr strsec;
+    if (symtab->sh_entsize != sizeof(Elf64_Sym) || !in_bounds(img->size, symtab->sh_offset, symtab->sh_size))
+        return retain_errorf("symbol table at %#llx runs past the end of the file",
+                             (unsigned long long)symtab->sh_offset);
+    if (section_at(img, symtab->sh_link, &strsec) != 0 || !in_bounds(img->size, strsec.sh_offset, strsec.sh_size))
+        return retain_errorf("symbol table's string table (section %u) is missing or out of bounds",
+                             symtab->sh_link);
+    struct retain_error *err = copy_symbols(t, img, symtab, &strsec, bias);
+    if (!err)
+        index_symbols(t);
+    return err;
 }
 
 struct retain_error *elf_symbols_load(const char *path, uint64_t bias, struct elf_symbols **syms_ret)
@@ -251,16 +323,13 @@ struct retain_error *elf_symbols_load(const char *path, uint64_t bias, struct el
     if (err)
         return err;
     struct elf_symbols *t = calloc(1, sizeof *t);
-    if (!t) {
-        munmap(map, img.size);
-        return retain_errorf("out of memory");
-    }
-    t->map = map;
-    t->map_size = img.size;
+    if (!t)
+        err = retain_errorf("out of memory");
     Elf64_Shdr symtab;
-    if (find_section(&img, SHT_SYMTAB, NULL, &symtab) == 0 ||
-        find_section(&img, SHT_DYNSYM, NULL, &symtab) == 0)
+    if (t && (find_section(&img, SHT_SYMTAB, NULL, &symtab) == 0 ||
+              find_section(&img, SHT_DYNSYM, NULL, &symtab) == 0))
         err = read_symbols(t, &img, &symtab, bias);
+    munmap(map, img.size);
     if (err) {
         elf_symbols_destroy(t);
         struct retain_error *named = retain_errorf("%s: %s", path, err->msg);
@@ -275,10 +344,16 @@ void elf_symbols_destroy(struct elf_symbols *syms)
 {
     if (!syms)
         return;
-    if (syms->map)
-        munmap(syms->map, syms->map_size);
+    free(syms->names);
+    free(syms->tls_names);
     free(syms->syms);
     free(syms);
+}
+
+const char *elf_symbols_tls_names(const struct elf_symbols *syms, size_t *count_ret)
+{
+    *count_ret = syms ? syms->ntls : 0;
+    return syms ? syms->tls_names : NULL;
 }
 
 size_t elf_symbols_count(const struct elf_symbols *syms)
@@ -318,7 +393,7 @@ const char *elf_symbols_lookup(const struct elf_symbols *syms, uint64_t addr, ui
         return NULL;
     if (offset_ret)
         *offset_ret = addr - syms->syms[i].addr;
-    return syms->strtab + syms->syms[i].name;
+    return syms->names + syms->syms[i].name;
 }
 
 int elf_symbols_find(const struct elf_symbols *syms, const char *name, uint64_t *addr_ret, uint64_t *size_ret)
@@ -326,7 +401,7 @@ int elf_symbols_find(const struct elf_symbols *syms, const char *name, uint64_t 
     if (!syms || !name)
         return -1;
     for (size_t i = 0; i < syms->count; i++) {
-        if (strcmp(syms->strtab + syms->syms[i].name, name) == 0) {
+        if (strcmp(syms->names + syms->syms[i].name, name) == 0) {
             if (addr_ret)
                 *addr_ret = syms->syms[i].addr;
             if (size_ret)
@@ -449,7 +524,7 @@ int elf_symbols_vtable_class(const struct elf_symbols *syms, uint64_t addr, char
     ptrdiff_t i = lookup_index(syms, addr);
     if (i < 0)
         return -1;
-    const char *name = syms->strtab + syms->syms[i].name;
+    const char *name = syms->names + syms->syms[i].name;
     if (strncmp(name, "_ZTV", 4) != 0)
         return -1;
     struct outbuf o = { buf, 0, buflen, 0 };
@@ -549,21 +624,25 @@ int elf_file_section(const struct elf_file *file, const char *name, struct elf_s
     if (!name || section_at(img, img->eh.e_shstrndx, &names) != 0 ||
         !in_bounds(img->size, names.sh_offset, names.sh_size))
         return -1;
+    int rc = -1;
     for (size_t i = 1; i < img->eh.e_shnum; i++) {
         Elf64_Shdr sh;
         if (section_at(img, i, &sh) != 0)
             return -1;
         const char *s = string_in(img->data + names.sh_offset, names.sh_size, sh.sh_name);
-        if (!s || strcmp(s, name) != 0 || sh.sh_type == SHT_NOBITS ||
-            !in_bounds(img->size, sh.sh_offset, sh.sh_size))
+        if (!s || strcmp(s, name) != 0 || sh.sh_type == SHT_NOBITS)
             continue;
+        if (!in_bounds(img->size, sh.sh_offset, sh.sh_size)) {
+            rc = -2;
+            continue;
+        }
         *sec_ret = (struct elf_section){
             .name = s, .data = img->data + sh.sh_offset, .size = sh.sh_size, .flags = sh.sh_flags,
             .type = sh.sh_type,
         };
         return 0;
     }
-    return -1;
+    return rc;
 }
 
 /* ---- separate debug files ---- */

@@ -40,6 +40,9 @@ int elf_load_bias(const char *path, uint64_t map_start, uint64_t map_offset, uin
  * and returns 0; -1 if there is none. */
 int elf_debug_file(const char *path, char *buf, size_t buflen);
 
+/* Names of the thread-local variables (STT_TLS), NUL-separated, *count_ret of them. */
+const char *elf_symbols_tls_names(const struct elf_symbols *syms, size_t *count_ret);
+
 size_t elf_symbols_count(const struct elf_symbols *syms);
 
 /* A mapped ELF file's sections, for readers of its other contents (dwarf.c
@@ -56,7 +59,8 @@ struct elf_section {
 struct retain_error *elf_file_open(const char *path, struct elf_file **file_ret);
 void elf_file_close(struct elf_file *file);
 /* The first section called name whose contents lie inside the file
- * (SHT_NOBITS sections have none): returns 0, or -1 if there is none. */
+ * (SHT_NOBITS sections have none): returns 0; -1 if there is none, -2 if
+ * there is one but it points outside the file. */
 int elf_file_section(const struct elf_file *file, const char *name, struct elf_section *sec_ret);
 
 #endif

@@ -1,5 +1,7 @@
 /* Building the reference graph: one pass over every in-use block and every
  * root range, in address order, through large memory windows. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include "graph.h"
@@ -65,21 +67,53 @@ static int redge_push(struct redge_vec *a, uint64_t slot, uint32_t root, uint32_
     return 0;
 }
 
-/* The in-use block a word points into, or BLOCK_NONE. */
-static inline uint32_t target_of(const struct block_table *t, uint64_t word)
+/* One scanning thread's share: blocks [first, end). */
+struct scan_job {
+    struct memory *mem;
+    const struct block_table *t;
+    uint32_t *counts;             /* shared, per block; this job writes [first, end) */
+    uint32_t first, end;
+    struct u32vec out;
+    uint64_t unreadable;
+    int failed;                   /* 1: out of memory, 2: interrupted */
+    atomic_int *stop;
+    graph_progress_fn progress;   /* only the caller's thread reports (and may call Python) */
+    void *ctx;
+    /* words that look like heap pointers, resolved in batches (block_lookup_inuse_batch) */
+    uint64_t words[BLOCK_BATCH];
+    uint32_t owners[BLOCK_BATCH];
+    size_t npending;
+    uint32_t last_owner, last_id;
+    uint64_t prefetched_page;     /* see memory_prefetch_page */
+};
+
+/* Resolves the pending words into edges, in order. A block that points into
+ * itself is its own referrer: that edge is kept (BFS ignores it). */
+static int flush_pending(struct scan_job *j)
 {
-    uint32_t id = block_lookup(t, word);
-    if (id != BLOCK_NONE && block_state(t, id) != BLOCK_INUSE)
-        return BLOCK_NONE;
-    return id;
+    uint32_t ids[BLOCK_BATCH];
+    block_lookup_inuse_batch(j->t, j->words, ids, j->npending);
+    for (size_t i = 0; i < j->npending; i++) {
+        uint32_t id = ids[i], owner = j->owners[i];
+        if (id == BLOCK_NONE || (owner == j->last_owner && id == j->last_id))
+            continue;   /* consecutive duplicates add nothing */
+        if (u32vec_push(&j->out, id))
+            return -1;
+        j->counts[owner]++;
+        j->last_owner = owner;
+        j->last_id = id;
+    }
+    j->npending = 0;
+    return 0;
 }
 
-/* Appends the targets of the words in [addr, addr+size) (excluding self). */
-static int scan_block(struct window *w, const struct block_table *t, uint32_t self,
-                      uint64_t addr, uint64_t size, struct u32vec *out, uint64_t *unreadable)
+/* Queues the words of block id that fall inside the heap's bounds. */
+static int scan_block(struct scan_job *j, struct window *w, uint32_t id)
 {
-    uint64_t end = addr + (size & ~(uint64_t)7);
-    uint32_t last = BLOCK_NONE;
+    const struct block_table *t = j->t;
+    const uint64_t lo = t->lo, span = t->hi - t->lo;
+    uint64_t addr = t->blocks[id].addr;
+    uint64_t end = addr + (t->blocks[id].size & ~(uint64_t)7);
     while (addr < end) {
         const uint8_t *p;
         size_t want = end - addr > WINDOW ? WINDOW : (size_t)(end - addr);
@@ -88,51 +122,131 @@ static int scan_block(struct window *w, const struct block_table *t, uint32_t se
             uint64_t next = (addr | 4095) + 1;
             if (next > end)
                 next = end;
-            *unreadable += next - addr;
+            j->unreadable += next - addr;
             addr = next;
             continue;
+        }
+        uint64_t page = ((addr + got) >> 12) + 2;
+        if (page != j->prefetched_page && (page << 12) + 4096 <= w->hi) {
+            j->prefetched_page = page;
+            memory_prefetch_page(w->data + ((page << 12) - w->lo));
         }
         const uint64_t *words = (const uint64_t *)(const void *)p;
         for (size_t i = 0; i < got / 8; i++) {
             uint64_t v = words[i];
-            if (v - t->lo >= t->hi - t->lo)
+            if (v - lo >= span)
                 continue;    /* the common case: not a heap address */
-            uint32_t id = target_of(t, v);
-            if (id == BLOCK_NONE || id == self || id == last)
-                continue;    /* consecutive duplicates add nothing */
-            if (u32vec_push(out, id))
+            j->words[j->npending] = v;
+            j->owners[j->npending++] = id;
+            if (j->npending == BLOCK_BATCH && flush_pending(j))
                 return -1;
-            last = id;
         }
         addr += got;
     }
     return 0;
 }
 
-static struct retain_error *scan_blocks(struct graph *g, struct window *w, const struct block_table *t,
-                                        graph_progress_fn progress, void *ctx, struct u32vec *fwd)
+static void *scan_job_run(void *arg)
 {
-    g->fwd_off = malloc(((size_t)t->n + 1) * sizeof *g->fwd_off);
+    struct scan_job *j = arg;
+    const struct block_table *t = j->t;
+    struct window w = { .mem = j->mem, .scratch = malloc(WINDOW) };
+    j->last_owner = j->last_id = BLOCK_NONE;
+    if (!w.scratch) {
+        j->failed = 1;
+        return NULL;
+    }
+    for (uint32_t i = j->first; i < j->end; i++) {
+        if (i % PROGRESS_EVERY == 0) {
+            if (atomic_load(j->stop))
+                break;
+            if (j->progress && j->progress(j->ctx, "scanning heap", i - j->first, j->end - j->first)) {
+                j->failed = 2;
+                atomic_store(j->stop, 1);
+                break;
+            }
+        }
+        if (!((t->inuse_bits[i >> 6] >> (i & 63)) & 1))
+            continue;
+        if (scan_block(j, &w, i) || j->out.n >= UINT32_MAX / 2) {
+            j->failed = 1;
+            atomic_store(j->stop, 1);
+            break;
+        }
+    }
+    if (!j->failed && flush_pending(j))
+        j->failed = 1;
+    free(w.scratch);
+    return NULL;
+}
+
+/* The block where the bytes to scan are split in half. */
+static uint32_t split_point(const struct block_table *t)
+{
+    uint64_t total = 0, half = 0;
+    for (uint32_t i = 0; i < t->n; i++)
+        total += t->blocks[i].size;
+    for (uint32_t i = 0; i < t->n; i++) {
+        half += t->blocks[i].size;
+        if (half >= total / 2)
+            return i + 1;
+    }
+    return t->n;
+}
+
+/* Scans every in-use block on two threads (the machine's cores), each over
+ * half the bytes, then joins their edge lists into one CSR. */
+static struct retain_error *scan_blocks(struct graph *g, struct memory *mem, const struct block_table *t,
+                                        graph_progress_fn progress, void *ctx)
+{
+    g->fwd_off = calloc((size_t)t->n + 1, sizeof *g->fwd_off);   /* counts first */
     if (!g->fwd_off)
         return retain_errorf("out of memory for the graph");
-    for (uint32_t i = 0; i < t->n; i++) {
-        g->fwd_off[i] = (uint32_t)fwd->n;
-        if (progress && i % PROGRESS_EVERY == 0 && progress(ctx, "scanning heap", i, t->n)) {
-            g->interrupted = 1;
-            return retain_errorf("interrupted");
-        }
-        if (block_state(t, i) != BLOCK_INUSE)
-            continue;
-        if (scan_block(w, t, i, t->blocks[i].addr, t->blocks[i].size, fwd, &g->unreadable_bytes))
-            return retain_errorf("out of memory for graph edges");
-        if (fwd->n >= UINT32_MAX)
-            return retain_errorf("too many edges (more than %u)", UINT32_MAX);
+    atomic_int stop = 0;
+    uint32_t mid = split_point(t);
+    struct scan_job jobs[2] = {
+        { .mem = mem, .t = t, .counts = g->fwd_off, .first = 0, .end = mid, .stop = &stop,
+          .progress = progress, .ctx = ctx },
+        { .mem = mem, .t = t, .counts = g->fwd_off, .first = mid, .end = t->n, .stop = &stop },
+    };
+    pthread_t helper;
+    int threaded = mid < t->n && pthread_create(&helper, NULL, scan_job_run, &jobs[1]) == 0;
+    scan_job_run(&jobs[0]);
+    if (threaded)
+        pthread_join(helper, NULL);
+    else if (mid < t->n && !jobs[0].failed)
+        scan_job_run(&jobs[1]);
+    struct retain_error *err = NULL;
+    if (jobs[0].failed == 2 || jobs[1].failed == 2) {
+        g->interrupted = 1;
+        err = retain_errorf("interrupted");
+    } else if (jobs[0].failed || jobs[1].failed) {
+        err = retain_errorf("out of memory for graph edges");
     }
-    g->fwd_off[t->n] = (uint32_t)fwd->n;
-    g->fwd = fwd->v;
-    g->nedges = fwd->n;
-    fwd->v = NULL;
-    return NULL;
+    uint64_t n0 = jobs[0].out.n, n1 = jobs[1].out.n;
+    if (!err) {
+        uint32_t *fwd = realloc(jobs[0].out.v, (n0 + n1 + 1) * sizeof *fwd);
+        if (!fwd) {
+            err = retain_errorf("out of memory for graph edges");
+        } else {
+            jobs[0].out.v = NULL;
+            if (n1)
+                memcpy(fwd + n0, jobs[1].out.v, n1 * sizeof *fwd);
+            uint32_t running = 0;   /* counts -> offsets */
+            for (uint32_t i = 0; i < t->n; i++) {
+                uint32_t c = g->fwd_off[i];
+                g->fwd_off[i] = running;
+                running += c;
+            }
+            g->fwd_off[t->n] = running;
+            g->fwd = fwd;
+            g->nedges = n0 + n1;
+            g->unreadable_bytes += jobs[0].unreadable + jobs[1].unreadable;
+        }
+    }
+    free(jobs[0].out.v);
+    free(jobs[1].out.v);
+    return err;
 }
 
 /* Reverse CSR from the forward one: count, prefix-sum, fill. */
@@ -177,7 +291,7 @@ static int scan_root_words(struct window *w, const struct block_table *t, uint64
             uint64_t v = words[i];
             if (v - t->lo >= t->hi - t->lo)
                 continue;
-            uint32_t id = target_of(t, v);
+            uint32_t id = block_lookup_inuse(t, v);
             if (id != BLOCK_NONE && redge_push(out, addr + i * 8, root, id))
                 return -1;
         }
@@ -212,7 +326,7 @@ static struct retain_error *scan_roots(struct graph *g, struct window *w, const 
         }
     }
     for (uint32_t i = 0; i < rs->nvalues; i++) {
-        uint32_t id = target_of(t, rs->values[i].value);
+        uint32_t id = block_lookup_inuse(t, rs->values[i].value);
         if (id != BLOCK_NONE && redge_push(&out, 0, i | ROOT_EDGE_VALUE, id)) {
             free(out.v);
             return retain_errorf("out of memory for root edges");
@@ -238,14 +352,12 @@ struct retain_error *graph_build(struct graph *g, struct memory *mem, const stru
 {
     memset(g, 0, sizeof *g);
     g->nblocks = t->n;
-    struct window w = { .mem = mem, .scratch = malloc(WINDOW) };
-    if (!w.scratch)
-        return retain_errorf("out of memory for the scan window");
-    struct u32vec fwd = { 0 };
-    struct retain_error *err = scan_blocks(g, &w, t, progress, ctx, &fwd);
-    free(fwd.v);
+    struct retain_error *err = scan_blocks(g, mem, t, progress, ctx);
     if (!err)
         err = build_reverse(g);
+    struct window w = { .mem = mem, .scratch = malloc(WINDOW) };
+    if (!err && !w.scratch)
+        err = retain_errorf("out of memory for the scan window");
     if (!err)
         err = scan_roots(g, &w, t, rs, progress, ctx);
     free(w.scratch);

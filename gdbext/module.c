@@ -510,6 +510,8 @@ static PyObject *s_paths(SessionObject *self, PyObject *args, PyObject *kw)
     return Py_BuildValue("(NO)", list, truncated ? Py_True : Py_False);
 }
 
+#define WHO_TYPED_REFERRERS 32
+
 static PyObject *s_referrers(SessionObject *self, PyObject *args)
 {
     unsigned long long addr;
@@ -520,7 +522,8 @@ static PyObject *s_referrers(SessionObject *self, PyObject *args)
     PyObject *out = PyList_New(0);
     for (uint32_t e = s->graph.rev_off[id]; out && e < s->graph.rev_off[id + 1]; e++) {
         struct hop_desc h;
-        describe_edge(s, s->graph.rev[e], id, &h);
+        /* Typing a referrer by its own chain costs a search: only the first few. */
+        describe_edge(s, s->graph.rev[e], id, e - s->graph.rev_off[id] < WHO_TYPED_REFERRERS, &h);
         PyObject *item = Py_BuildValue("{s:s,s:N}", "kind", "block", "hop", hop_tuple(&h));
         if (!item || PyList_Append(out, item) < 0)
             Py_CLEAR(out);
@@ -616,7 +619,32 @@ static PyObject *s_root_ranges(SessionObject *self, PyObject *noargs)
     return list;
 }
 
+/* [(objfile path, [thread-local variable names])] for objects that have any. */
+static PyObject *s_tls_symbols(SessionObject *self, PyObject *noargs)
+{
+    (void)noargs;
+    const struct naming *nm = &self->s->naming;
+    PyObject *out = PyList_New(0);
+    for (uint32_t i = 0; out && i < nm->n; i++) {
+        size_t count;
+        const char *names = elf_symbols_tls_names(nm->objs[i].syms, &count);
+        if (!count)
+            continue;
+        PyObject *list = PyList_New((Py_ssize_t)count);
+        for (size_t k = 0; list && k < count; k++) {
+            PyList_SET_ITEM(list, (Py_ssize_t)k, str_or_none(names));
+            names += strlen(names) + 1;
+        }
+        PyObject *item = list ? Py_BuildValue("(sN)", nm->objs[i].path, list) : NULL;
+        if (!item || PyList_Append(out, item) < 0)
+            Py_CLEAR(out);
+        Py_XDECREF(item);
+    }
+    return out;
+}
+
 static PyMethodDef session_methods[] = {
+    { "tls_symbols", (PyCFunction)s_tls_symbols, METH_NOARGS, "[(objfile, [thread-local names])]" },
     { "mappings", (PyCFunction)s_mappings, METH_NOARGS, "[(start, end, offset, prot, path)]" },
     { "read", (PyCFunction)s_read, METH_VARARGS, "read(addr, len) -> bytes (readable prefix)" },
     { "walk_glibc", (PyCFunction)s_walk_glibc, METH_VARARGS, "walk_glibc(layout: dict)" },

@@ -19,8 +19,8 @@ import json
 import os
 import re
 import select
+import shlex
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -282,7 +282,9 @@ def retain_json(target, cmd, iex=()):
     full = cmd if cmd.rstrip().endswith("--json") else f"{cmd} --json"
     rc, out, err = run_retain(target, full, iex=iex)
     answers = json_lines(out)
-    assert rc == 0, f"`{full}` failed (status {rc}):\nstdout:\n{out}\nstderr:\n{err}"
+    assert rc == 0, (f"`{full}` failed (status {rc}); to reproduce:\n"
+                     f"{shlex.join(gdb_command(target, [full], iex=iex))}\n"
+                     f"stdout:\n{out}\nstderr:\n{err}")
     assert len(answers) == 1, f"`{full}`: expected one JSON line, got {len(answers)}:\n{out}\n{err}"
     ans = answers[0]
     assert ans["schema"] == "retain/1"

@@ -185,7 +185,7 @@ def test_basics_registers_frames_and_heap(gdb_args):
     t = fp.truth
     script = GDB_BASICS_CHECK % {"truth": str(fp.truth_path), "regs": REGS}
     res = plain_gdb(args, script)
-    main, t2 = str(t["main_tid"]), str(t["thread2_tid"])
+    main = str(t["main_tid"])
     assert res["regs"][main]["r12"] == h(t["register"]["addr"])
     assert res["frames"][:3] == ["park_main", "hold_local", "main"], res["frames"]
     assert res["held_by_local"] == h(t["local"]["addr"])

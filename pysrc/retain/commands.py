@@ -163,10 +163,6 @@ An unreachable block is reported as a leak candidate."""
         analysis = engine.current(progress=not args.json)
         block = _lookup(analysis, addr)
         if block is None or block["state"] != "in-use":
-            if args.json:
-                obj = render.envelope("path", {"target": render.block_json(addr, block), "reachable": False,
-                                               "paths": [], "truncated": False}, analysis)
-                gdb.write(render.dumps(obj) + "\n")
             raise RetainError(_not_in_use_message(addr, block))
         paths, truncated = analysis.session.paths(addr, n=args.n, kinds=kinds, max_depth=max_depth)
         target_type = paths[0]["hops"][-1][2] if paths else analysis.session.block_type(block["addr"])

@@ -100,6 +100,13 @@ def _add_frames(session, th, lo, hi):
                 session.add_var("stack", addr, size, th.num, index, name, vtype)
 
 
+def _add_tls_variables(session):
+    names = sorted({n for _objfile, ns in session.tls_symbols() for n in ns})
+    for thread, variables in target.tls_variables(names).items():
+        for addr, size, name, vtype in variables:
+            session.add_var("tls", addr, size, thread, 0xFFFFFFFF, name, vtype)
+
+
 class _Progress:
     """Shows progress on a terminal for long scans; silent otherwise."""
 
@@ -136,8 +143,12 @@ def current(progress=True):
         session.walk_glibc(lay)
     except _retain.Error as e:
         raise RetainError("cannot walk the glibc heap: %s" % e) from None
+    # malloc's own bookkeeping points at chunk headers, which lie inside the
+    # previous block's last word: it retains nothing.
+    session.exclude(lay["main_arena"], lay["main_arena"] + lay["sizeof_malloc_state"])
     threads = target.collect_threads()
     _add_thread_roots(session, threads, session.mappings())
+    _add_tls_variables(session)
     reporter = _Progress(progress)
     try:
         session.build(reporter)

@@ -201,3 +201,35 @@ def _thread_facts(th, max_frames):
             break
         level += 1
     return facts
+
+
+MAX_TLS_LOOKUPS = 4096   # thread-local names x threads; beyond this, TLS roots stay unnamed
+
+
+def tls_variables(names):
+    """{thread number: [(addr, size, name, type)]}: where each thread's copy
+    of each thread-local variable lives, as gdb (libthread_db) computes it."""
+    out = {}
+    threads = [t for t in target_threads() if t.is_valid()]
+    if not names or len(names) * len(threads) > MAX_TLS_LOOKUPS:
+        return out
+    selected = gdb.selected_thread()
+    try:
+        for th in threads:
+            th.switch()
+            found = out.setdefault(th.num, [])
+            for name in names:
+                try:
+                    value = gdb.parse_and_eval("'%s'" % name)
+                    if value.address is not None:
+                        found.append((int(value.address), max(value.type.sizeof, 1), name, str(value.type)))
+                except (gdb.error, RuntimeError):
+                    continue   # no debug info for it, or no TLS block in this thread
+    finally:
+        if selected is not None and selected.is_valid():
+            selected.switch()
+    return out
+
+
+def target_threads():
+    return sorted(inferior().threads(), key=lambda t: t.num)
