@@ -313,7 +313,7 @@ bytes, the engine's memory, and the time each phase took."""
         }
         obj = render.envelope("stats", body, analysis)
         lines = [
-            "heap: glibc, %d arena%s, %d non-main heap%s, %d mmapped chunk%s (read from %s)" % (
+            "heap: glibc, %d arena%s, %d heap%s, %d mmapped chunk%s (read from %s)" % (
                 s["arenas"], "" if s["arenas"] == 1 else "s", s["heaps"], "" if s["heaps"] == 1 else "s",
                 s["mmapped"], "" if s["mmapped"] == 1 else "s", s["source"]),
             "blocks: %d in use (%d bytes), %d free (%d bytes)" % (

@@ -122,13 +122,12 @@ def _shape(hop):
 
 def fold(hops):
     """[(first_index, count)]: runs of FOLD_MIN or more same-shaped hops
-    become one entry; the first hop (the root's) and the last (the target)
-    always stand alone."""
+    become one entry; the first hop (the root's own word) stands alone."""
     runs, i, n = [], 0, len(hops)
     while i < n:
         j = i + 1
-        if 0 < i < n - 1:
-            while j < n - 1 and _shape(hops[j]) == _shape(hops[i]):
+        if i > 0:
+            while j < n and _shape(hops[j]) == _shape(hops[i]):
                 j += 1
             if j - i < FOLD_MIN:
                 j = i + 1
