@@ -169,11 +169,10 @@ An unreachable block is reported as a leak candidate."""
         obj = render.envelope("path", {
             "target": render.block_json(addr, block, target_type),
             "reachable": bool(paths),
-            "paths": [{"root": render.root_json(pa["root"]),
-                       "hops": [render.hop_json(h) for h in pa["hops"]]} for pa in paths],
+            "paths": [],   # filled in by render.path_document: a chain may have a million hops
             "truncated": bool(truncated)}, analysis)
         if args.json:
-            gdb.write(render.dumps(obj) + "\n")
+            gdb.write(render.path_document(obj, paths) + "\n")
             return
         gdb.write("\n".join(self.text(addr, block, target_type, paths, truncated, kinds, max_depth, obj)) + "\n")
 
