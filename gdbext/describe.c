@@ -73,6 +73,16 @@ void describe_root(struct retain_session *s, const struct root_edge *e, struct r
     }
 }
 
+/* Sets h's type, and whether the block is an array of it: a `char *` that
+ * points at a 4 KiB buffer names a char[], not a char. */
+static void set_type(struct retain_session *s, struct hop_desc *h, struct type_ref t)
+{
+    h->tref = t;
+    h->type = naming_type_name(&s->naming, t);
+    uint64_t size = naming_type_size(&s->naming, t);
+    h->array = size && h->interior == 0 && h->size >= 2 * size;
+}
+
 /* Fills the parts of h that depend only on the block and the pointer to it. */
 static void fill_target(struct retain_session *s, uint32_t id, uint64_t pointer, struct hop_desc *h)
 {
@@ -111,8 +121,7 @@ void describe_path(struct retain_session *s, const struct query_path *p, struct 
     struct type_ref cur = naming_block_type(&s->naming, s->mem, h->addr, h->interior == 0 ? declared : NO_TYPE);
     if (h->interior != 0)
         cur = declared;         /* the declared type describes the pointed-to spot */
-    h->type = naming_type_name(&s->naming, cur);
-    h->tref = cur;
+    set_type(s, h, cur);
     for (uint32_t i = 1; i < p->nblocks; i++) {
         struct hop_desc *prev = &hops[i - 1];
         h = &hops[i];
@@ -132,8 +141,7 @@ void describe_path(struct retain_session *s, const struct query_path *p, struct 
         cur = naming_block_type(&s->naming, s->mem, h->addr, h->interior == 0 ? declared : NO_TYPE);
         if (h->interior != 0)
             cur = declared;
-        h->type = naming_type_name(&s->naming, cur);
-        h->tref = cur;
+        set_type(s, h, cur);
     }
 }
 
@@ -176,11 +184,10 @@ void describe_edge(struct retain_session *s, uint32_t from, uint32_t to, int inf
     h->slot = src + (uint64_t)(off >= 0 ? off : 0);
     h->offset = off;
     h->pointer = ptr;
-    h->interior = (int64_t)(ptr - s->blocks.blocks[to].addr);
     struct type_ref t = naming_block_type(&s->naming, s->mem, src, NO_TYPE);
     if (t.obj == OBJ_NONE && infer_type)
         t = type_by_path(s, from);
-    h->type = naming_type_name(&s->naming, t);
-    h->tref = t;
+    set_type(s, h, t);   /* h->interior is still 0 here: the type is the referrer's own */
+    h->interior = (int64_t)(ptr - s->blocks.blocks[to].addr);
     name_word(s, t, off, h->field, sizeof h->field);
 }

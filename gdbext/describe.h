@@ -29,6 +29,7 @@ struct hop_desc {
     int64_t interior;         /* pointer - addr */
     const char *type;         /* the block's type, NULL if unknown */
     struct type_ref tref;     /* the same, for naming what follows */
+    int array;                /* the block holds several of them (char *buf -> char[]) */
     char field[160];
 };
 

@@ -429,12 +429,18 @@ static PyObject *root_dict(const struct root_desc *d)
                          "pointer", hex(d->pointer), "register", d->kind == ROOT_REGISTER ? str_or_none(d->label) : (Py_INCREF(Py_None), Py_None));
 }
 
-/* A hop as a tuple: (addr, size, type, slot, offset, field, pointer, interior). */
+/* A hop as a tuple: (addr, size, type, slot, offset, field, pointer, interior).
+ * type is "T[]" when the block holds an array of T. */
 static PyObject *hop_tuple(const struct hop_desc *h)
 {
     PyObject *slot = h->has_slot ? PyLong_FromUnsignedLongLong(h->slot) : (Py_INCREF(Py_None), Py_None);
+    PyObject *type;
+    if (h->type && h->array)
+        type = PyUnicode_FromFormat("%s[]", h->type);
+    else
+        type = str_or_none(h->type);
     return Py_BuildValue("(KKNNLsKL)", (unsigned long long)h->addr, (unsigned long long)h->size,
-                         str_or_none(h->type), slot, (long long)h->offset, h->field,
+                         type, slot, (long long)h->offset, h->field,
                          (unsigned long long)h->pointer, (long long)h->interior);
 }
 

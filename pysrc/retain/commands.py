@@ -115,6 +115,17 @@ class _RetainCommand(gdb.Command):
 
     def invoke(self, argument, from_tty):
         try:
+            self._invoke(argument, from_tty)
+        except gdb.GdbError as e:
+            if gdb.parameter("retain exit-on-error"):
+                gdb.write("%s\n" % e, gdb.STDERR)
+                gdb.flush()
+                gdb.execute("set confirm off")   # quit detaches from a live process
+                gdb.execute("quit 1")
+            raise
+
+    def _invoke(self, argument, from_tty):
+        try:
             self.run(gdb.string_to_argv(argument), from_tty)
         except RetainError:
             raise
@@ -133,7 +144,7 @@ class _RetainCommand(gdb.Command):
 class PathCommand(_RetainCommand):
     """Show the shortest chains of references from roots to a heap block.
 
-Usage: retain path ADDR [-n N] [--kind K,...] [--max-depth D] [--json]
+Usage: retain path ADDR [-n N] [--kind K,...] [--max-depth D] [--fail-if C] [--json]
 
 ADDR is any gdb expression; its heap block (interior addresses count) is the
 target. Prints N chains (default 1) that start at distinct roots, shortest
@@ -141,10 +152,13 @@ first, one hop per line; hops of the same shape (a linked list) fold into one
 line with a count. Root kinds: global, stack, register, tls, mapping; --kind
 limits the search to some of them. --max-depth D stops the search after D hops
 (default: no limit, so the tail of a million-node list is found).
-An unreachable block is reported as a leak candidate."""
+An unreachable block is reported as a leak candidate.
+--fail-if reachable|unreachable makes the command fail (after printing its
+answer) when the block is so: in `gdb -batch`, a failing last command makes
+gdb exit with status 1 (see also `set retain exit-on-error`)."""
 
     name = "path"
-    options = ("-n", "--kind", "--max-depth", "--json")
+    options = ("-n", "--kind", "--max-depth", "--fail-if", "--json")
 
     def run(self, argv, from_tty):
         p = _parser("retain path")
@@ -152,6 +166,7 @@ An unreachable block is reported as a leak candidate."""
         p.add_argument("-n", type=int, default=1)
         p.add_argument("--kind")
         p.add_argument("--max-depth", type=int, default=None)
+        p.add_argument("--fail-if", choices=("reachable", "unreachable"))
         args = p.parse_args(argv)
         if args.n < 1:
             raise RetainError("retain path: -n must be at least 1")
@@ -173,8 +188,12 @@ An unreachable block is reported as a leak candidate."""
             "truncated": bool(truncated)}, analysis)
         if args.json:
             gdb.write(render.path_document(obj, paths) + "\n")
-            return
-        gdb.write("\n".join(self.text(addr, block, target_type, paths, truncated, kinds, max_depth, obj)) + "\n")
+        else:
+            gdb.write("\n".join(self.text(addr, block, target_type, paths, truncated, kinds, max_depth, obj)) + "\n")
+        if args.fail_if == "reachable" and paths:
+            raise RetainError("0x%x is reachable (--fail-if reachable)" % addr)
+        if args.fail_if == "unreachable" and not paths:
+            raise RetainError("0x%x is unreachable (--fail-if unreachable)" % addr)
 
     @staticmethod
     def text(addr, block, target_type, paths, truncated, kinds, max_depth, obj):
@@ -342,6 +361,20 @@ class MaxDepthParameter(gdb.Parameter):
             svalue if svalue != "0" else "unlimited")
 
 
+class ExitOnErrorParameter(gdb.Parameter):
+    """Whether a failing retain command ends gdb with exit status 1.
+
+For batch use: `gdb -batch` exits non-zero only when its LAST command fails;
+with this on, the first failing retain command ends gdb at once, exit 1."""
+
+    set_doc = "Set whether a failing retain command ends gdb with exit status 1."
+    show_doc = "Show whether a failing retain command ends gdb with exit status 1."
+
+    def __init__(self):
+        super().__init__("retain exit-on-error", gdb.COMMAND_DATA, gdb.PARAM_BOOLEAN)
+        self.value = False
+
+
 class SetRetainPrefix(gdb.Command):
     """Settings of the retain commands."""
 
@@ -361,6 +394,7 @@ def register():
     SetRetainPrefix()
     ShowRetainPrefix()
     MaxDepthParameter()
+    ExitOnErrorParameter()
     PathCommand()
     WhoCommand()
     InfoCommand()
