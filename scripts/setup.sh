@@ -19,7 +19,7 @@ set -euo pipefail
 
 readonly PACKAGES=(
     build-essential autoconf automake libtool pkg-config
-    gdb g++ libdwarf-dev libelf-dev zlib1g-dev libpcre2-dev
+    gdb gdbserver g++ libdwarf-dev libelf-dev zlib1g-dev libpcre2-dev
     python3-dev python3-pytest libc6-dbg
 )
 readonly PYTHON=/usr/bin/python3   # Debian's, the one python3-pytest is for

@@ -44,12 +44,22 @@ def source_kind(inf):
 
 
 def memory_reader(inf):
-    """A reader for targets the engine cannot read itself (gdbserver...)."""
+    """A reader for targets the engine cannot read itself (gdbserver...):
+    the readable prefix of [addr, addr+length), as the engine expects."""
     def read(addr, length):
         try:
             return inf.read_memory(addr, length).tobytes()
         except gdb.MemoryError:
-            return None
+            pass
+        out, end = bytearray(), addr + length
+        while addr < end:   # part of it is unreadable: find where, a page at a time
+            n = min(end, (addr | 0xFFF) + 1) - addr
+            try:
+                out += inf.read_memory(addr, n).tobytes()
+            except gdb.MemoryError:
+                break
+            addr += n
+        return bytes(out)
     return read
 
 
