@@ -155,6 +155,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT((mem != NULL) == (core != NULL));
     if (err)
         FUZZ_ASSERT(err->msg[0] != '\0');
+    if (getenv("RETAIN_FUZZ_VERBOSE")) {   /* to see what a seed or a case does */
+        const struct mapping *missing;
+        fprintf(stderr, "fuzz_core: %s%s", err ? "error: " : "ok", err ? err->msg : "");
+        if (core)
+            fprintf(stderr, "; %zu segments, %zu NT_FILE entries, %zu missing", core->nsegs,
+                    core->nfiles, mem ? memory_missing(mem, &missing) : 0);
+        fputc('\n', stderr);
+    }
     retain_error_destroy(err);
     if (mem)
         exercise_memory(mem, core);

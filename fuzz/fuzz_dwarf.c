@@ -182,6 +182,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct dwarf_types *t = NULL;
     struct retain_error *err = dwarf_types_load(path, BIAS, &t);
     FUZZ_ASSERT((err == NULL) == (t != NULL));
+    if (getenv("RETAIN_FUZZ_VERBOSE"))   /* to see what a seed or a case does */
+        fprintf(stderr, "fuzz_dwarf: types: %s%s; %zu types\n", err ? "error: " : "ok", err ? err->msg : "",
+                dwarf_types_count(t));
     retain_error_destroy(err);
     if (t) {
         exercise_types(t);
@@ -192,6 +195,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct elf_symbols *syms = NULL;
     err = elf_symbols_load(path, BIAS, &syms);
     FUZZ_ASSERT((err == NULL) == (syms != NULL));
+    if (getenv("RETAIN_FUZZ_VERBOSE"))
+        fprintf(stderr, "fuzz_dwarf: symbols: %s%s; %zu symbols, %zu probes\n", err ? "error: " : "ok",
+                err ? err->msg : "", elf_symbols_count(syms), nprobes);
     retain_error_destroy(err);
     if (syms)
         exercise_symbols(syms);

@@ -17,10 +17,10 @@
  *               sizeof_malloc_state, sizeof_heap_info, off_heap_info_size,
  *               off_heap_info_prev (u32 each)
  *    84     4  heap_max_size as log2 (custom layout only)
- *    88  24*6  regions: start (u64), mapped length (u32), readable length
+ *    88  24*8  regions: start (u64), mapped length (u32), readable length
  *               (u32), prot (u8), named (u8: a file path, so never scanned
  *               for mmapped chunks), 6 bytes unused
- *   232        the regions' readable bytes, one after another (a region
+ *   280        the regions' readable bytes, one after another (a region
  *               whose bytes run out is readable only as far as they go)
  *
  * Regions that overlap an earlier one or wrap around are dropped, since a
@@ -35,9 +35,9 @@
 #include "heap_glibc.h"
 #include "memory.h"
 
-#define MAX_REGIONS 6
+#define MAX_REGIONS 8
 #define MAX_TCACHES 4
-#define HEADER 232
+#define HEADER (88 + 24 * MAX_REGIONS)
 #define REGION_AT(i) (88 + 24 * (i))
 #define MAX_MAPPED ((uint64_t)1 << 30)   /* a mapping larger than this is cut to it */
 #define MAX_CHECKED_BLOCKS 4096
@@ -214,6 +214,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         err = block_table_finish(&t);
         if (!err)
             check_table(&t, data, size);
+    }
+    if (getenv("RETAIN_FUZZ_VERBOSE")) {   /* to see what a seed or a case does */
+        fprintf(stderr, "fuzz_glibc: %u regions, %s%s; %u blocks, %u arenas, %u heaps, %u mmapped\n",
+                (unsigned)sp.n, err ? "error: " : "ok", err ? err->msg : "", t.n, rep.narenas,
+                rep.nheaps, rep.nmmapped);
+        for (uint32_t i = 0; i < rep.nwarnings; i++)
+            fprintf(stderr, "  warning: %s\n", rep.warnings[i]);
     }
     retain_error_destroy(err);
     heap_report_deinit(&rep);

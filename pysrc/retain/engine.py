@@ -1,7 +1,7 @@
 """The engine session for the current stop: built on first use, cached until
 the inferior resumes, exits, or loads new code (gdb.events)."""
 
-import sys
+import os
 
 import gdb
 
@@ -111,7 +111,9 @@ class _Progress:
     """Shows progress on a terminal for long scans; silent otherwise."""
 
     def __init__(self, enabled):
-        self.enabled = enabled and sys.stdout.isatty()
+        # gdb's sys.stdout is not a file: ask the terminal itself. Batch runs
+        # (gdb -batch, output to a pipe) stay quiet.
+        self.enabled = enabled and os.isatty(1) and os.isatty(0)
         self.last = -1
 
     def __call__(self, phase, done, total):
