@@ -321,6 +321,21 @@ static struct retain_error *build_regions(struct block_table *t)
     return NULL;
 }
 
+/* The table is final: give back what doubling reserved. */
+static void shrink_to_fit(struct block_table *t)
+{
+    if (t->n == 0 || t->n == t->cap)
+        return;
+    struct block *b = realloc(t->blocks, (size_t)t->n * sizeof *b);
+    uint8_t *in = realloc(t->info, t->n);
+    if (b)
+        t->blocks = b;
+    if (in)
+        t->info = in;
+    if (b && in)
+        t->cap = t->n;
+}
+
 struct retain_error *block_table_finish(struct block_table *t)
 {
     struct retain_error *err = sort_blocks(t);
@@ -347,6 +362,7 @@ struct retain_error *block_table_finish(struct block_table *t)
     free(t->pending);
     t->pending = NULL;
     t->npending = t->cappending = 0;
+    shrink_to_fit(t);
     free(t->inuse_bits);
     t->inuse_bits = calloc(((size_t)t->n + 64) / 64, sizeof *t->inuse_bits);
     if (!t->inuse_bits)

@@ -83,6 +83,13 @@ static void set_type(struct retain_session *s, struct hop_desc *h, struct type_r
     h->array = size && h->interior == 0 && h->size >= 2 * size;
 }
 
+int describe_root_is_precise(void *ctx, const struct root_edge *e)
+{
+    struct root_desc d;
+    describe_root(ctx, e, &d);
+    return d.precise;
+}
+
 /* Fills the parts of h that depend only on the block and the pointer to it. */
 static void fill_target(struct retain_session *s, uint32_t id, uint64_t pointer, struct hop_desc *h)
 {
@@ -148,7 +155,8 @@ void describe_path(struct retain_session *s, const struct query_path *p, struct 
 /* A block's type as its shortest chain from the roots declares it. */
 static struct type_ref type_by_path(struct retain_session *s, uint32_t id)
 {
-    struct path_query q = { .target = id, .want = 1, .kinds = ROOT_KINDS_ALL };
+    struct path_query q = { .target = id, .want = 1, .kinds = ROOT_KINDS_ALL,
+                            .precise = describe_root_is_precise, .precise_ctx = s };
     struct query_path *paths;
     uint32_t npaths;
     int truncated;

@@ -34,6 +34,8 @@ struct hop_desc {
 };
 
 void describe_root(struct retain_session *s, const struct root_edge *e, struct root_desc *d);
+/* root_precise_fn for queries: ctx is the session. */
+int describe_root_is_precise(void *ctx, const struct root_edge *e);
 /* hops must hold p->nblocks entries. */
 void describe_path(struct retain_session *s, const struct query_path *p, struct root_desc *root,
                    struct hop_desc *hops);

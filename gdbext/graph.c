@@ -76,6 +76,8 @@ struct scan_job {
     struct u32vec out;
     uint64_t unreadable;
     int failed;                   /* 1: out of memory, 2: interrupted */
+    uint64_t max_edges;           /* this job's share of the memory limit; 0: none */
+    uint32_t cut;                 /* the first block left unscanned when max_edges was hit */
     atomic_int *stop;
     graph_progress_fn progress;   /* only the caller's thread reports (and may call Python) */
     void *ctx;
@@ -173,11 +175,26 @@ static void *scan_job_run(void *arg)
             atomic_store(j->stop, 1);
             break;
         }
+        if (j->max_edges && j->out.n >= j->max_edges) {
+            j->cut = i + 1;   /* out of budget: keep what was found, say what was left */
+            break;
+        }
     }
     if (!j->failed && flush_pending(j))
         j->failed = 1;
     free(w.scratch);
     return NULL;
+}
+
+/* In-use blocks [first, end) that the memory limit left unscanned. */
+static void count_unscanned(struct graph *g, const struct block_table *t, uint32_t first, uint32_t end)
+{
+    for (uint32_t i = first; i < end; i++) {
+        if ((t->inuse_bits[i >> 6] >> (i & 63)) & 1) {
+            g->unscanned_blocks++;
+            g->unscanned_bytes += t->blocks[i].size;
+        }
+    }
 }
 
 /* The block where the bytes to scan are split in half. */
@@ -197,17 +214,19 @@ static uint32_t split_point(const struct block_table *t)
 /* Scans every in-use block on two threads (the machine's cores), each over
  * half the bytes, then joins their edge lists into one CSR. */
 static struct retain_error *scan_blocks(struct graph *g, struct memory *mem, const struct block_table *t,
-                                        graph_progress_fn progress, void *ctx)
+                                        uint64_t max_edges, graph_progress_fn progress, void *ctx)
 {
     g->fwd_off = calloc((size_t)t->n + 1, sizeof *g->fwd_off);   /* counts first */
     if (!g->fwd_off)
         return retain_errorf("out of memory for the graph");
     atomic_int stop = 0;
     uint32_t mid = split_point(t);
+    uint64_t share = (max_edges + 1) / 2;
     struct scan_job jobs[2] = {
         { .mem = mem, .t = t, .counts = g->fwd_off, .first = 0, .end = mid, .stop = &stop,
-          .progress = progress, .ctx = ctx },
-        { .mem = mem, .t = t, .counts = g->fwd_off, .first = mid, .end = t->n, .stop = &stop },
+          .progress = progress, .ctx = ctx, .max_edges = share, .cut = mid },
+        { .mem = mem, .t = t, .counts = g->fwd_off, .first = mid, .end = t->n, .stop = &stop,
+          .max_edges = share, .cut = t->n },
     };
     pthread_t helper;
     int threaded = mid < t->n && pthread_create(&helper, NULL, scan_job_run, &jobs[1]) == 0;
@@ -241,6 +260,8 @@ static struct retain_error *scan_blocks(struct graph *g, struct memory *mem, con
             g->fwd_off[t->n] = running;
             g->fwd = fwd;
             g->nedges = n0 + n1;
+            count_unscanned(g, t, jobs[0].cut, mid);
+            count_unscanned(g, t, jobs[1].cut, t->n);
             g->unreadable_bytes += jobs[0].unreadable + jobs[1].unreadable;
         }
     }
@@ -348,11 +369,12 @@ enum root_kind graph_root_kind(const struct root_set *rs, const struct root_edge
 }
 
 struct retain_error *graph_build(struct graph *g, struct memory *mem, const struct block_table *t,
-                                 const struct root_set *rs, graph_progress_fn progress, void *ctx)
+                                 const struct root_set *rs, uint64_t max_edges,
+                                 graph_progress_fn progress, void *ctx)
 {
     memset(g, 0, sizeof *g);
     g->nblocks = t->n;
-    struct retain_error *err = scan_blocks(g, mem, t, progress, ctx);
+    struct retain_error *err = scan_blocks(g, mem, t, max_edges, progress, ctx);
     if (!err)
         err = build_reverse(g);
     struct window w = { .mem = mem, .scratch = malloc(WINDOW) };

@@ -31,14 +31,18 @@ struct graph {
     uint64_t nredges;
     uint64_t root_words[ROOT_NKINDS];   /* root edges by kind */
     uint64_t unreadable_bytes;          /* in blocks and roots */
+    uint64_t unscanned_blocks, unscanned_bytes;   /* left out by the memory limit */
     uint32_t interrupted;
 };
 
 /* Called every so often; a non-zero return stops the build ("interrupted"). */
 typedef int (*graph_progress_fn)(void *ctx, const char *phase, uint64_t done, uint64_t total);
 
+/* max_edges (0: no limit) caps block-to-block edges: past it, the remaining
+ * blocks are not scanned (counted in unscanned_*), so memory stays bounded. */
 struct retain_error *graph_build(struct graph *g, struct memory *mem, const struct block_table *t,
-                                 const struct root_set *rs, graph_progress_fn progress, void *ctx);
+                                 const struct root_set *rs, uint64_t max_edges,
+                                 graph_progress_fn progress, void *ctx);
 void graph_deinit(struct graph *g);
 
 /* Kind of a root edge's root. */

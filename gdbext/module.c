@@ -314,6 +314,15 @@ static PyObject *s_exclude(SessionObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+static PyObject *s_set_memory_limit(SessionObject *self, PyObject *args)
+{
+    unsigned long long limit;
+    if (!PyArg_ParseTuple(args, "K", &limit))
+        return NULL;
+    self->s->memory_limit = limit;
+    Py_RETURN_NONE;
+}
+
 /* Progress: let Ctrl-C through, and tell Python's reporter if there is one. */
 static int progress_cb(void *ctx, const char *phase, uint64_t done, uint64_t total)
 {
@@ -492,7 +501,8 @@ static PyObject *s_paths(SessionObject *self, PyObject *args, PyObject *kw)
     PyObject *kinds = Py_None;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "K|IOI", kwlist, &addr, &n, &kinds, &max_depth))
         return NULL;
-    struct path_query q = { .want = n ? n : 1, .max_depth = max_depth, .kinds = kinds_mask(kinds) };
+    struct path_query q = { .want = n ? n : 1, .max_depth = max_depth, .kinds = kinds_mask(kinds),
+                            .precise = describe_root_is_precise, .precise_ctx = self->s };
     if (PyErr_Occurred() || inuse_block(self, addr, &q.target))
         return NULL;
     struct query_path *paths;
@@ -598,7 +608,7 @@ static PyObject *s_stats(SessionObject *self, PyObject *noargs)
     uint64_t missing_bytes = 0;
     for (size_t i = 0; i < nmissing; i++)
         missing_bytes += missing[i].end - missing[i].start;
-    return Py_BuildValue("{s:s,s:I,s:I,s:I,s:K,s:K,s:K,s:K,s:K,s:K,s:N,s:K,s:K,s:K,s:K,s:d,s:d,s:d,s:d,s:N,s:I}",
+    return Py_BuildValue("{s:s,s:I,s:I,s:I,s:K,s:K,s:K,s:K,s:K,s:K,s:N,s:K,s:K,s:K,s:K,s:d,s:d,s:d,s:d,s:N,s:I,s:K,s:K}",
         "source", memory_kind(s->mem),
         "arenas", s->heap.narenas, "heaps", s->heap.nheaps, "mmapped", s->heap.nmmapped,
         "blocks_in_use", (unsigned long long)inuse, "blocks_free", (unsigned long long)nfree,
@@ -610,7 +620,9 @@ static PyObject *s_stats(SessionObject *self, PyObject *noargs)
         "memory_bytes", (unsigned long long)session_memory(s),
         "root_ranges", (unsigned long long)s->roots.nranges,
         "walk", s->seconds_walk, "roots_seconds", s->seconds_roots, "graph", s->seconds_graph,
-        "bfs", s->seconds_bfs, "warnings", warnings, "unmatched_free", s->blocks.unmatched_free);
+        "bfs", s->seconds_bfs, "warnings", warnings, "unmatched_free", s->blocks.unmatched_free,
+        "unscanned_blocks", (unsigned long long)s->graph.unscanned_blocks,
+        "unscanned_bytes", (unsigned long long)s->graph.unscanned_bytes);
 }
 
 static PyObject *s_root_ranges(SessionObject *self, PyObject *noargs)
@@ -659,6 +671,8 @@ static PyMethodDef session_methods[] = {
     { "add_frame", (PyCFunction)s_add_frame, METH_VARARGS, "add_frame(thread, level, lo, hi, function, file, line) -> index" },
     { "add_var", (PyCFunction)s_add_var, METH_VARARGS, "add_var(kind, addr, size, thread, frame, name, type)" },
     { "exclude", (PyCFunction)s_exclude, METH_VARARGS, "exclude(start, end): never a root" },
+    { "set_memory_limit", (PyCFunction)s_set_memory_limit, METH_VARARGS,
+      "set_memory_limit(bytes): cap on the engine's tables for build(); 0: none" },
     { "build", (PyCFunction)s_build, METH_VARARGS, "build([progress(phase, done, total)])" },
     { "lookup", (PyCFunction)s_lookup, METH_VARARGS, "lookup(addr) -> dict or None" },
     { "paths", (PyCFunction)(void (*)(void))s_paths, METH_VARARGS | METH_KEYWORDS,

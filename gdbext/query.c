@@ -59,10 +59,12 @@ static int cmp_candidate(const void *a, const void *b)
     return (x->redge > y->redge) - (x->redge < y->redge);
 }
 
-/* Collects the root edges (of the wanted kinds) that point at b. */
-static int collect_roots(const struct graph *g, const struct root_set *rs, uint32_t b, uint32_t kinds,
-                         struct candidate **c, uint32_t *nc, uint32_t *capc)
+/* Collects the root edges (of the wanted kinds) that point at b, ranked:
+ * by kind, and within a kind named variables before conservative words. */
+static int collect_roots(const struct graph *g, const struct root_set *rs, uint32_t b,
+                         const struct path_query *q, struct candidate **c, uint32_t *nc, uint32_t *capc)
 {
+    uint32_t kinds = q->kinds;
     uint64_t first, end;
     graph_root_edges_to(g, b, &first, &end);
     for (uint64_t i = first; i < end; i++) {
@@ -77,7 +79,10 @@ static int collect_roots(const struct graph *g, const struct root_set *rs, uint3
             *c = nc2;
             *capc = cap;
         }
-        (*c)[(*nc)++] = (struct candidate){ i, b, kind_rank(k) };
+        int rank = kind_rank(k) * 2;
+        if (q->precise && !q->precise(q->precise_ctx, &g->redges[i]))
+            rank++;
+        (*c)[(*nc)++] = (struct candidate){ i, b, rank };
     }
     return 0;
 }
@@ -132,7 +137,7 @@ struct retain_error *query_paths(const struct graph *g, const struct root_set *r
         uint32_t level_end = tail;
         ncand = 0;
         for (uint32_t i = head; i < level_end; i++)
-            if (collect_roots(g, rs, queue[i], q->kinds, &cand, &ncand, &capcand)) {
+            if (collect_roots(g, rs, queue[i], q, &cand, &ncand, &capcand)) {
                 err = retain_errorf("out of memory for path candidates");
                 goto out;
             }

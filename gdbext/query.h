@@ -22,11 +22,17 @@ struct query_path {
     uint32_t nblocks;
 };
 
+/* Whether a root word belongs to a named, typed variable (precise) rather
+ * than merely looking like a pointer (a stale stack slot, say). */
+typedef int (*root_precise_fn)(void *ctx, const struct root_edge *e);
+
 struct path_query {
     uint32_t target;
     uint32_t want;        /* how many paths, from distinct roots */
     uint32_t kinds;       /* mask of 1 << root_kind */
     uint32_t max_depth;   /* 0: unlimited */
+    root_precise_fn precise;   /* optional: at equal length, precise roots first */
+    void *precise_ctx;
 };
 
 /* Paths shortest first. *truncated_ret: the depth limit stopped the search

@@ -79,6 +79,23 @@ static struct retain_error *add_mapping_roots(struct retain_session *s)
     return err;
 }
 
+/* How many edges fit in the memory limit once the per-block tables are
+ * counted: 8 bytes an edge (forward and reverse). */
+static struct retain_error *edge_budget(struct retain_session *s, uint64_t *max_edges_ret)
+{
+    *max_edges_ret = 0;
+    if (!s->memory_limit)
+        return NULL;
+    /* per block: the CSR offsets (8) and the distances (4) */
+    uint64_t fixed = block_table_memory(&s->blocks) + (uint64_t)s->blocks.n * 12;
+    if (fixed >= s->memory_limit)
+        return retain_errorf("memory-limit %llu bytes is too small: the %u heap blocks alone need "
+                             "%llu bytes (set retain memory-limit 0 for no limit)",
+                             (unsigned long long)s->memory_limit, s->blocks.n, (unsigned long long)fixed);
+    *max_edges_ret = (s->memory_limit - fixed) / 8;
+    return NULL;
+}
+
 struct retain_error *session_build(struct retain_session *s, graph_progress_fn progress, void *ctx)
 {
     if (!s->walked)
@@ -93,8 +110,12 @@ struct retain_error *session_build(struct retain_session *s, graph_progress_fn p
         s->mapped_roots = 1;
     }
     s->seconds_roots = session_now() - t0;
+    uint64_t max_edges;
+    struct retain_error *err = edge_budget(s, &max_edges);
+    if (err)
+        return err;
     t0 = session_now();
-    struct retain_error *err = graph_build(&s->graph, s->mem, &s->blocks, &s->roots, progress, ctx);
+    err = graph_build(&s->graph, s->mem, &s->blocks, &s->roots, max_edges, progress, ctx);
     s->seconds_graph = session_now() - t0;
     if (!err)
         s->built = 1;

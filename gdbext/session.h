@@ -24,6 +24,7 @@ struct retain_session {
     uint32_t *dist;           /* forward BFS, computed on first need */
     struct naming naming;
     double seconds_walk, seconds_roots, seconds_graph, seconds_bfs;
+    uint64_t memory_limit;    /* bytes for the engine's own tables; 0: none */
 };
 
 /* Takes ownership of mem. */

@@ -60,3 +60,29 @@ def test_second_query_same_session(target):
     assert rc == 0, err
     answers = json_lines(out)
     assert [a["command"] for a in answers] == ["stats", "info"]
+
+
+def test_memory_limit_leaves_blocks_out_and_says_so(target):
+    """A tight `set retain memory-limit` still answers, with what it left out."""
+    full = retain_json(target, "retain stats")
+    # 8 bytes an edge: take away room for half of them.
+    limit = full["memory_bytes"] - 4 * full["edges"]
+    rc, out, err = run_retain(target, f"set retain memory-limit {limit}", "retain stats --json")
+    assert rc == 0, err
+    (ans,) = json_lines(out)
+    assert ans["incomplete"] is True
+    assert any("memory limit" in w and "not scanned" in w for w in ans["warnings"]), ans["warnings"]
+    assert 0 < ans["edges"] < full["edges"]
+    assert ans["memory_bytes"] <= limit
+
+
+def test_memory_limit_too_small_is_a_clear_error(target):
+    rc, out, err = run_retain(target, "set retain memory-limit 1K", "retain stats")
+    assert rc != 0
+    assert "retain: memory-limit" in err and "too small" in err
+
+
+def test_memory_limit_rejects_a_bad_size(target):
+    rc, out, err = run_retain(target, "set retain memory-limit lots", "show retain memory-limit")
+    assert "is not a size" in err
+    assert "unlimited" in out

@@ -6,7 +6,7 @@ import gdb
 
 import _retain
 
-from . import engine, render
+from . import engine, render, sizes
 from .errors import RetainError
 
 ROOT_KINDS = ("global", "stack", "register", "tls", "mapping")
@@ -375,6 +375,35 @@ with this on, the first failing retain command ends gdb at once, exit 1."""
         self.value = False
 
 
+class MemoryLimitParameter(gdb.Parameter):
+    """Limit on the engine's own memory (its block table and reference graph).
+
+0 means no limit. Sizes take K, M or G suffixes (512M, 2G). When the graph
+would need more, retain stops scanning blocks for pointers at the limit and
+says how many blocks and bytes it left out: chains through them are missing.
+Takes effect at the next analysis (the current one is dropped)."""
+
+    set_doc = "Set the limit on retain's own memory (0: none; 512M, 2G...)."
+    show_doc = "Show the limit on retain's own memory."
+
+    def __init__(self):
+        super().__init__("retain memory-limit", gdb.COMMAND_DATA, gdb.PARAM_STRING)
+        self.value = "0"
+        self.bytes = 0
+
+    def get_set_string(self):
+        try:
+            self.bytes = sizes.parse_size(self.value)
+        except ValueError as e:
+            self.value = sizes.format_size(self.bytes)
+            raise RetainError(str(e)) from None
+        engine.invalidate()
+        return ""
+
+    def get_show_string(self, svalue):
+        return "retain's memory limit is %s." % ("unlimited" if not self.bytes else sizes.format_size(self.bytes))
+
+
 class SetRetainPrefix(gdb.Command):
     """Settings of the retain commands."""
 
@@ -395,6 +424,7 @@ def register():
     ShowRetainPrefix()
     MaxDepthParameter()
     ExitOnErrorParameter()
+    engine.memory_limit = MemoryLimitParameter()
     PathCommand()
     WhoCommand()
     InfoCommand()

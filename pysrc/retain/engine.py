@@ -22,6 +22,7 @@ class Analysis:
 
 
 _cache = {"analysis": None, "key": None}
+memory_limit = None   # the `set retain memory-limit` parameter, once registered
 
 
 def invalidate(*_args):
@@ -151,6 +152,8 @@ def current(progress=True):
     threads = target.collect_threads()
     _add_thread_roots(session, threads, session.mappings())
     _add_tls_variables(session)
+    if memory_limit is not None:
+        session.set_memory_limit(memory_limit.bytes)
     reporter = _Progress(progress)
     try:
         session.build(reporter)

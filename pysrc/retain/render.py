@@ -23,6 +23,10 @@ def envelope(command, body, analysis):
     if analysis is not None:
         stats = analysis.session.stats()
         warnings += stats["warnings"]
+        if stats["unscanned_blocks"]:
+            warnings.append("memory limit: %d blocks (%d bytes) were not scanned for pointers, "
+                            "so chains through them are missing (set retain memory-limit)"
+                            % (stats["unscanned_blocks"], stats["unscanned_bytes"]))
         if stats["unreadable_bytes"] or stats["missing_bytes"]:
             warnings.append("%d bytes of the target could not be read" %
                             (stats["unreadable_bytes"] + stats["missing_bytes"]))
@@ -88,7 +92,12 @@ def root_text(root):
         parts.append("(%s)" % root["type"])
     if root["addr"]:
         parts.append("at " + root["addr"])
-    parts.append("[precise]" if root["precise"] else "[conservative]")
+    if root["precise"]:
+        parts.append("[precise]")
+    elif kind == "stack":
+        parts.append("[conservative: not a variable in scope at this pc]")
+    else:
+        parts.append("[conservative]")
     return " ".join(parts)
 
 
