@@ -183,7 +183,8 @@ gdb exit with status 1 (see also `set retain exit-on-error`)."""
         target_type = paths[0]["hops"][-1][2] if paths else analysis.session.block_type(block["addr"])
         obj = render.envelope("path", {
             "target": render.block_json(addr, block, target_type),
-            "reachable": bool(paths),
+            # null: --max-depth stopped the search before any chain was found
+            "reachable": True if paths else (None if truncated else False),
             "paths": [],   # filled in by render.path_document: a chain may have a million hops
             "truncated": bool(truncated)}, analysis)
         if args.json:
