@@ -6,6 +6,7 @@
 #include <Python.h>
 #include <string.h>
 #include "describe.h"
+#include "module_glibc.h"
 #include "session.h"
 
 static PyObject *RetainError;
@@ -603,12 +604,25 @@ static PyObject *s_stats(SessionObject *self, PyObject *noargs)
         PyList_Append(warnings, w);
         Py_XDECREF(w);
     }
+    /* Ranges a core describes but lacks (cut short, or left out by a filter).
+     * Only writable ones count as missing bytes: nothing retain reads (roots,
+     * blocks) lives in read-only memory. */
     const struct mapping *missing;
     size_t nmissing = memory_missing(s->mem, &missing);
     uint64_t missing_bytes = 0;
-    for (size_t i = 0; i < nmissing; i++)
-        missing_bytes += missing[i].end - missing[i].start;
-    return Py_BuildValue("{s:s,s:I,s:I,s:I,s:K,s:K,s:K,s:K,s:K,s:K,s:N,s:K,s:K,s:K,s:K,s:d,s:d,s:d,s:d,s:N,s:I,s:K,s:K}",
+    PyObject *missing_list = PyList_New(0);
+    for (size_t i = 0; missing_list && i < nmissing; i++) {
+        int writable = (missing[i].prot & MAP_PROT_W) != 0;
+        if (writable)
+            missing_bytes += missing[i].end - missing[i].start;
+        PyObject *m = Py_BuildValue("{s:K,s:K,s:z,s:O}", "start", (unsigned long long)missing[i].start,
+                                    "end", (unsigned long long)missing[i].end, "path", missing[i].path,
+                                    "writable", writable ? Py_True : Py_False);
+        if (m)
+            PyList_Append(missing_list, m);
+        Py_XDECREF(m);
+    }
+    return Py_BuildValue("{s:s,s:I,s:I,s:I,s:K,s:K,s:K,s:K,s:K,s:K,s:N,s:K,s:K,s:N,s:K,s:K,s:d,s:d,s:d,s:d,s:N,s:I,s:K,s:K}",
         "source", memory_kind(s->mem),
         "arenas", s->heap.narenas, "heaps", s->heap.nheaps, "mmapped", s->heap.nmmapped,
         "blocks_in_use", (unsigned long long)inuse, "blocks_free", (unsigned long long)nfree,
@@ -616,7 +630,7 @@ static PyObject *s_stats(SessionObject *self, PyObject *noargs)
         "edges", (unsigned long long)s->graph.nedges, "root_edges", (unsigned long long)s->graph.nredges,
         "roots", roots,
         "unreadable_bytes", (unsigned long long)(s->graph.unreadable_bytes + s->heap.unreadable_bytes),
-        "missing_bytes", (unsigned long long)missing_bytes,
+        "missing_bytes", (unsigned long long)missing_bytes, "missing", missing_list,
         "memory_bytes", (unsigned long long)session_memory(s),
         "root_ranges", (unsigned long long)s->roots.nranges,
         "walk", s->seconds_walk, "roots_seconds", s->seconds_roots, "graph", s->seconds_graph,
@@ -725,5 +739,9 @@ PyMODINIT_FUNC PyInit__retain(void)
     PyModule_AddIntConstant(m, "PROT_R", MAP_PROT_R);
     PyModule_AddIntConstant(m, "PROT_W", MAP_PROT_W);
     PyModule_AddIntConstant(m, "PROT_X", MAP_PROT_X);
+    if (module_glibc_add(m) < 0) {   /* find_glibc_layout (module_glibc.c) */
+        Py_DECREF(m);
+        return NULL;
+    }
     return m;
 }

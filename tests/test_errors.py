@@ -4,7 +4,9 @@ Python traceback and never a gdb crash. run_retain() itself asserts "no
 Traceback / Python Exception" and "not killed by a signal" on every run."""
 
 import os
+import select
 import shutil
+import subprocess
 
 import pytest
 
@@ -84,12 +86,66 @@ def test_error_then_more_commands(target):
 
 
 def test_no_libc_debug_symbols(target):
-    """Without libc6-dbg, retain cannot find malloc's state and says why."""
-    rc, out, err = run_retain(target, "retain stats --json",
-                              iex=["set debug-file-directory /nonexistent"])
+    """Without libc6-dbg, retain finds malloc's state from the heap's own
+    structure (tests/test_nosym.py checks its answers); asking for the
+    symbols alone (`set retain glibc-method symbols`) fails and says why."""
+    nosym = ["set debug-file-directory /nonexistent"]
+    rc, out, err = run_retain(target, "retain stats --json", iex=nosym)
+    assert rc == 0, err
+    answers = json_lines(out)
+    assert len(answers) == 1 and answers[0]["heap"]["method"] == "heap-structure", out
+    rc, out, err = run_retain(target, "set retain glibc-method symbols", "retain stats --json", iex=nosym)
     line = assert_retain_error(rc, out, err).lower()
-    assert "libc" in line, line
-    assert "libc6-dbg" in line or "debug" in line, line
+    assert "debug symbols" in line and "libc6-dbg" in line, line
+
+
+STATIC_PROGRAM = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(void)
+{
+    char *volatile p = malloc(100);
+    printf("READY\n");
+    fflush(stdout);
+    for (;;)
+        pause();
+    return p != NULL;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def static_process(tmp_path_factory):
+    """A statically linked glibc program, running."""
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.skip("no gcc")
+    d = tmp_path_factory.mktemp("static")
+    (d / "static.c").write_text(STATIC_PROGRAM)
+    binary = d / "static"
+    res = subprocess.run([gcc, "-static", "-g", "-O0", "-o", str(binary), str(d / "static.c")],
+                         capture_output=True, text=True, timeout=300)
+    if res.returncode != 0:
+        pytest.skip("cannot link statically (no libc.a?): " + res.stderr[-300:])
+    proc = subprocess.Popen([str(binary)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], 20)
+        assert ready and proc.stdout.readline().strip() == b"READY", "the static program did not start"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def test_static_program_is_refused(retain_dev, static_process):
+    """Still an error: a statically linked program has no libc.so whose data
+    holds main_arena, and libc6-dbg does not describe the libc.a copied into
+    it. With or without the debug symbols, retain says so in one line."""
+    for iex in ([], ["set debug-file-directory /nonexistent"]):
+        rc, out, err = run_retain(["-p", str(static_process.pid)], "retain stats --json", iex=iex)
+        line = assert_retain_error(rc, out, err)
+        assert "statically linked" in line and "libc.so" in line, line
 
 
 # ---- no target, or a broken one ------------------------------------------

@@ -6,7 +6,7 @@ import gdb
 
 import _retain
 
-from . import engine, render, sizes
+from . import engine, glibc, render, sizes
 from .errors import RetainError
 
 ROOT_KINDS = ("global", "stack", "register", "tls", "mapping")
@@ -306,13 +306,33 @@ States: in-use, free (with why: tcache, fastbin, bin, top) or not-heap."""
         _emit(args, lines + _warning_lines(obj), obj)
 
 
+MISSING_LINES = 20   # ranges listed one per line by `retain stats`
+
+
+def _missing_lines(missing):
+    """What a core lacks: a summary line, then one line a range."""
+    if not missing:
+        return []
+    writable = sum(m["end"] - m["start"] for m in missing if m["writable"])
+    lines = ["missing from the core: %d range%s, %d bytes writable (may hold pointers), %d bytes read-only" % (
+        len(missing), "" if len(missing) == 1 else "s", writable,
+        sum(m["end"] - m["start"] for m in missing) - writable)]
+    for m in missing[:MISSING_LINES]:
+        lines.append("  0x%x-0x%x %s%s" % (m["start"], m["end"], "rw" if m["writable"] else "r-",
+                                          " " + m["path"] if m["path"] else ""))
+    if len(missing) > MISSING_LINES:
+        lines.append("  ... and %d more" % (len(missing) - MISSING_LINES))
+    return lines
+
+
 class StatsCommand(_RetainCommand):
     """Show what the heap walk and the reference graph found.
 
 Usage: retain stats [--json]
 
 Blocks and bytes in use and free, edges, root words by kind, unreadable
-bytes, the engine's memory, and the time each phase took."""
+bytes, the ranges a core lacks (cut short, or left out by a coredump
+filter), the engine's memory, and the time each phase took."""
 
     name = "stats"
 
@@ -321,7 +341,8 @@ bytes, the engine's memory, and the time each phase took."""
         analysis = engine.current(progress=not args.json)
         s = analysis.session.stats()
         body = {
-            "heap": {"kind": "glibc", "arenas": s["arenas"], "heaps": s["heaps"], "mmapped": s["mmapped"]},
+            "heap": {"kind": "glibc", "arenas": s["arenas"], "heaps": s["heaps"], "mmapped": s["mmapped"],
+                     "method": getattr(analysis, "heap_method", "debug-symbols")},
             "blocks": {"in_use": s["blocks_in_use"], "free": s["blocks_free"]},
             "bytes": {"in_use": s["bytes_in_use"], "free": s["bytes_free"]},
             "edges": s["edges"], "root_edges": s["root_edges"], "roots": s["roots"],
@@ -329,17 +350,20 @@ bytes, the engine's memory, and the time each phase took."""
             "memory_bytes": s["memory_bytes"],
             "seconds": {"walk": s["walk"], "roots": s["roots_seconds"], "graph": s["graph"], "bfs": s["bfs"]},
             "source": s["source"],
+            "missing": [{"start": render.hexa(m["start"]), "end": render.hexa(m["end"]), "path": m["path"],
+                         "writable": m["writable"]} for m in s.get("missing", [])],
         }
         obj = render.envelope("stats", body, analysis)
         lines = [
-            "heap: glibc, %d arena%s, %d heap%s, %d mmapped chunk%s (read from %s)" % (
+            "heap: glibc, %d arena%s, %d heap%s, %d mmapped chunk%s (read from %s; found by %s)" % (
                 s["arenas"], "" if s["arenas"] == 1 else "s", s["heaps"], "" if s["heaps"] == 1 else "s",
-                s["mmapped"], "" if s["mmapped"] == 1 else "s", s["source"]),
+                s["mmapped"], "" if s["mmapped"] == 1 else "s", s["source"], body["heap"]["method"]),
             "blocks: %d in use (%d bytes), %d free (%d bytes)" % (
                 s["blocks_in_use"], s["bytes_in_use"], s["blocks_free"], s["bytes_free"]),
             "edges: %d between blocks, %d from roots" % (s["edges"], s["root_edges"]),
             "root words: " + ", ".join("%s %d" % (k, s["roots"][k]) for k in ROOT_KINDS),
             "unreadable: %d bytes" % body["unreadable_bytes"],
+        ] + _missing_lines(s.get("missing", [])) + [
             "engine memory: %.1f MiB" % (s["memory_bytes"] / 1048576.0),
             "time: walk %.3fs, roots %.3fs, graph %.3fs, distances %.3fs" % (
                 s["walk"], s["roots_seconds"], s["graph"], s["bfs"]),
@@ -426,6 +450,7 @@ def register():
     MaxDepthParameter()
     ExitOnErrorParameter()
     engine.memory_limit = MemoryLimitParameter()
+    glibc.MethodParameter()
     PathCommand()
     WhoCommand()
     InfoCommand()

@@ -141,7 +141,7 @@ def current(progress=True):
     if _cache["analysis"] is not None and _cache["key"] == _key(inf):
         return _cache["analysis"]
     session, source = _open(inf)
-    lay, warnings = glibc.layout()
+    lay, warnings = glibc.layout(session)   # debug symbols, else the heap's own structure
     try:
         session.walk_glibc(lay)
     except _retain.Error as e:
@@ -164,5 +164,6 @@ def current(progress=True):
     finally:
         reporter.finish()
     analysis = Analysis(session, source, warnings, threads)
+    analysis.heap_method = lay.get("method", "debug-symbols")
     _cache["analysis"], _cache["key"] = analysis, _key(inf)
     return analysis
