@@ -83,11 +83,15 @@ static void set_type(struct retain_session *s, struct hop_desc *h, struct type_r
     h->array = size && h->interior == 0 && h->size >= 2 * size;
 }
 
-int describe_root_is_precise(void *ctx, const struct root_edge *e)
+int describe_root_judge(void *ctx, const struct root_edge *e)
 {
+    const struct root_judge *j = ctx;
     struct root_desc d;
-    describe_root(ctx, e, &d);
-    return d.precise;
+    describe_root(j->s, e, &d);
+    const char *name = d.name ? d.name : d.label;
+    if ((j->root && !filter_match(j->root, name)) || (j->exclude && name && filter_match(j->exclude, name)))
+        return -1;
+    return d.precise ? 0 : 1;
 }
 
 /* Fills the parts of h that depend only on the block and the pointer to it. */
@@ -155,8 +159,9 @@ void describe_path(struct retain_session *s, const struct query_path *p, struct 
 /* A block's type as its shortest chain from the roots declares it. */
 static struct type_ref type_by_path(struct retain_session *s, uint32_t id)
 {
+    struct root_judge judge = { .s = s };
     struct path_query q = { .target = id, .want = 1, .kinds = ROOT_KINDS_ALL,
-                            .precise = describe_root_is_precise, .precise_ctx = s };
+                            .judge = describe_root_judge, .judge_ctx = &judge };
     struct query_path *paths;
     uint32_t npaths;
     int truncated;

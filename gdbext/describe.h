@@ -5,6 +5,7 @@
 #define RETAIN_DESCRIBE_H
 
 #include <stdint.h>
+#include "filter.h"
 #include "session.h"
 
 struct root_desc {
@@ -34,8 +35,13 @@ struct hop_desc {
 };
 
 void describe_root(struct retain_session *s, const struct root_edge *e, struct root_desc *d);
-/* root_precise_fn for queries: ctx is the session. */
-int describe_root_is_precise(void *ctx, const struct root_edge *e);
+/* root_judge_fn for queries (query.h). Roots whose name (else label) does
+ * not match `root`, or matches `exclude`, are left out; filters may be NULL. */
+struct root_judge {
+    struct retain_session *s;
+    const struct filter *root, *exclude;
+};
+int describe_root_judge(void *ctx, const struct root_edge *e);
 /* hops must hold p->nblocks entries. */
 void describe_path(struct retain_session *s, const struct query_path *p, struct root_desc *root,
                    struct hop_desc *hops);

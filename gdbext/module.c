@@ -494,22 +494,51 @@ static PyObject *path_object(struct retain_session *s, const struct query_path *
     return Py_BuildValue("{s:N,s:N}", "root", root_dict(&root), "hops", list);
 }
 
+/* Compiles an optional --root style pattern; on error raises _retain.Error
+ * naming the option. */
+static int compile_filter(const char *option, const char *pattern, struct filter **f_ret)
+{
+    *f_ret = NULL;
+    struct retain_error *err = filter_compile(pattern, f_ret);
+    if (err) {
+        PyErr_Format(RetainError, "bad %s pattern '%s': %s", option, pattern, err->msg);
+        retain_error_destroy(err);
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *s_paths(SessionObject *self, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = { "addr", "n", "kinds", "max_depth", NULL };
+    static char *kwlist[] = { "addr", "n", "kinds", "max_depth", "root", "exclude_root", NULL };
     unsigned long long addr;
     unsigned int n = 1, max_depth = 0;
     PyObject *kinds = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "K|IOI", kwlist, &addr, &n, &kinds, &max_depth))
+    const char *root_pat = NULL, *exclude_pat = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "K|IOIzz", kwlist, &addr, &n, &kinds, &max_depth,
+                                     &root_pat, &exclude_pat))
         return NULL;
+    struct root_judge judge = { .s = self->s };
+    struct filter *root_f = NULL, *exclude_f = NULL;
+    if (compile_filter("--root", root_pat, &root_f) || compile_filter("--exclude-root", exclude_pat, &exclude_f)) {
+        filter_destroy(root_f);
+        return NULL;
+    }
+    judge.root = root_pat ? root_f : NULL;
+    judge.exclude = exclude_pat ? exclude_f : NULL;
     struct path_query q = { .want = n ? n : 1, .max_depth = max_depth, .kinds = kinds_mask(kinds),
-                            .precise = describe_root_is_precise, .precise_ctx = self->s };
-    if (PyErr_Occurred() || inuse_block(self, addr, &q.target))
+                            .judge = describe_root_judge, .judge_ctx = &judge };
+    if (PyErr_Occurred() || inuse_block(self, addr, &q.target)) {
+        filter_destroy(root_f);
+        filter_destroy(exclude_f);
         return NULL;
+    }
     struct query_path *paths;
     uint32_t npaths;
     int truncated;
     struct retain_error *err = query_paths(&self->s->graph, &self->s->roots, &q, &paths, &npaths, &truncated);
+    filter_destroy(root_f);
+    filter_destroy(exclude_f);
     if (err)
         return raise_error(err);
     PyObject *list = PyList_New(npaths);

@@ -79,9 +79,10 @@ static int collect_roots(const struct graph *g, const struct root_set *rs, uint3
             *c = nc2;
             *capc = cap;
         }
-        int rank = kind_rank(k) * 2;
-        if (q->precise && !q->precise(q->precise_ctx, &g->redges[i]))
-            rank++;
+        int judged = q->judge ? q->judge(q->judge_ctx, &g->redges[i]) : 0;
+        if (judged < 0)
+            continue;
+        int rank = kind_rank(k) * 2 + judged;
         (*c)[(*nc)++] = (struct candidate){ i, b, rank };
     }
     return 0;

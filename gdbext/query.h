@@ -22,17 +22,18 @@ struct query_path {
     uint32_t nblocks;
 };
 
-/* Whether a root word belongs to a named, typed variable (precise) rather
- * than merely looking like a pointer (a stale stack slot, say). */
-typedef int (*root_precise_fn)(void *ctx, const struct root_edge *e);
+/* Judges a root word: -1 to leave it out (a --root filter), 0 if it belongs
+ * to a named, typed variable (precise), 1 if it merely looks like a pointer
+ * (a stale stack slot, say). */
+typedef int (*root_judge_fn)(void *ctx, const struct root_edge *e);
 
 struct path_query {
     uint32_t target;
     uint32_t want;        /* how many paths, from distinct roots */
     uint32_t kinds;       /* mask of 1 << root_kind */
     uint32_t max_depth;   /* 0: unlimited */
-    root_precise_fn precise;   /* optional: at equal length, precise roots first */
-    void *precise_ctx;
+    root_judge_fn judge;  /* optional: at equal length, precise roots first */
+    void *judge_ctx;
 };
 
 /* Paths shortest first. *truncated_ret: the depth limit stopped the search

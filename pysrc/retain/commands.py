@@ -141,16 +141,32 @@ class _RetainCommand(gdb.Command):
             raise RetainError("internal error: %s: %s" % (type(e).__name__, e)) from None
 
 
+def _scope(args, kinds):
+    """' from global roots matching /g_/': which roots a search allowed."""
+    words = []
+    if kinds:
+        words.append("/".join(kinds))
+    text = " from %s roots" % " ".join(words) if words else ""
+    if getattr(args, "root", None):
+        text = (text or " from roots") + " matching /%s/" % args.root
+    if getattr(args, "exclude_root", None):
+        text = (text or " from roots") + " not matching /%s/" % args.exclude_root
+    return text
+
+
 class PathCommand(_RetainCommand):
     """Show the shortest chains of references from roots to a heap block.
 
-Usage: retain path ADDR [-n N] [--kind K,...] [--max-depth D] [--fail-if C] [--json]
+Usage: retain path ADDR [-n N] [--kind K,...] [--root RE] [--exclude-root RE]
+                   [--max-depth D] [--fail-if C] [--json]
 
 ADDR is any gdb expression; its heap block (interior addresses count) is the
 target. Prints N chains (default 1) that start at distinct roots, shortest
 first, one hop per line; hops of the same shape (a linked list) fold into one
 line with a count. Root kinds: global, stack, register, tls, mapping; --kind
-limits the search to some of them. --max-depth D stops the search after D hops
+limits the search to some of them; --root RE and --exclude-root RE keep or
+drop roots by name (a PCRE2 pattern matched against the variable or symbol,
+else the object file, mapping or register). --max-depth D stops the search after D hops
 (default: no limit, so the tail of a million-node list is found).
 An unreachable block is reported as a leak candidate.
 --fail-if reachable|unreachable makes the command fail (after printing its
@@ -158,7 +174,7 @@ answer) when the block is so: in `gdb -batch`, a failing last command makes
 gdb exit with status 1 (see also `set retain exit-on-error`)."""
 
     name = "path"
-    options = ("-n", "--kind", "--max-depth", "--fail-if", "--json")
+    options = ("-n", "--kind", "--root", "--exclude-root", "--max-depth", "--fail-if", "--json")
 
     def run(self, argv, from_tty):
         p = _parser("retain path")
@@ -167,6 +183,8 @@ gdb exit with status 1 (see also `set retain exit-on-error`)."""
         p.add_argument("--kind")
         p.add_argument("--max-depth", type=int, default=None)
         p.add_argument("--fail-if", choices=("reachable", "unreachable"))
+        p.add_argument("--root", help="only roots whose name matches this PCRE2 pattern")
+        p.add_argument("--exclude-root", help="no roots whose name matches this PCRE2 pattern")
         args = p.parse_args(argv)
         if args.n < 1:
             raise RetainError("retain path: -n must be at least 1")
@@ -179,7 +197,8 @@ gdb exit with status 1 (see also `set retain exit-on-error`)."""
         block = _lookup(analysis, addr)
         if block is None or block["state"] != "in-use":
             raise RetainError(_not_in_use_message(addr, block))
-        paths, truncated = analysis.session.paths(addr, n=args.n, kinds=kinds, max_depth=max_depth)
+        paths, truncated = analysis.session.paths(addr, n=args.n, kinds=kinds, max_depth=max_depth,
+                                                  root=args.root, exclude_root=args.exclude_root)
         target_type = paths[0]["hops"][-1][2] if paths else analysis.session.block_type(block["addr"])
         obj = render.envelope("path", {
             "target": render.block_json(addr, block, target_type),
@@ -190,24 +209,26 @@ gdb exit with status 1 (see also `set retain exit-on-error`)."""
         if args.json:
             gdb.write(render.path_document(obj, paths) + "\n")
         else:
-            gdb.write("\n".join(self.text(addr, block, target_type, paths, truncated, kinds, max_depth, obj)) + "\n")
+            gdb.write("\n".join(self.text(addr, block, target_type, paths, truncated, _scope(args, kinds),
+                                           max_depth, obj)) + "\n")
         if args.fail_if == "reachable" and paths:
             raise RetainError("0x%x is reachable (--fail-if reachable)" % addr)
         if args.fail_if == "unreachable" and not paths:
             raise RetainError("0x%x is unreachable (--fail-if unreachable)" % addr)
 
     @staticmethod
-    def text(addr, block, target_type, paths, truncated, kinds, max_depth, obj):
+    def text(addr, block, target_type, paths, truncated, scope, max_depth, obj):
         lines = []
         where = "" if addr == block["addr"] else " (0x%x is at offset +0x%x)" % (addr, addr - block["addr"])
-        scope = " from %s roots" % "/".join(kinds) if kinds else ""
         if not paths:
             if truncated:
                 lines.append("no chain%s reaches %s within %d hops%s" % (
                     scope, render.block_text(block, target_type), max_depth, where))
+            elif scope:
+                lines.append("no chain%s reaches %s%s" % (scope, render.block_text(block, target_type), where))
             else:
-                lines.append("%s is unreachable%s: no root%s holds it (a leak candidate)" % (
-                    render.block_text(block, target_type), where, scope or ""))
+                lines.append("%s is unreachable%s: no root holds it (a leak candidate)" % (
+                    render.block_text(block, target_type), where))
         for i, pa in enumerate(paths, 1):
             lines.extend(render.path_text(i, pa))
         if paths:

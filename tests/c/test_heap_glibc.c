@@ -378,7 +378,24 @@ static void test_no_safe_linking(void)
     destroy(&w);
 }
 
-/* A size-0 chunk ends the main heap's walk there; the rest goes on. */
+/* The wanted blocks but the n at skip[] (indexes into all_blocks, sorted). */
+static void check_all_but(const struct block_table *t, const size_t *skip, size_t n)
+{
+    size_t k = 0;
+    CHECK(t->n == NALL - n);
+    for (size_t i = 0; i < NALL; i++) {
+        if (k < n && skip[k] == i) {
+            CHECK(find_block(t, all_blocks[i].addr) == BLOCK_NONE);
+            k++;
+            continue;
+        }
+        check_blocks(t, all_blocks + i, 1);
+    }
+}
+
+#define MAIN_HEAP "heap 0x555555559000-0x55555557a000"
+
+/* A size-0 chunk: the walk skips it, resyncs at C6 and finds all the rest. */
 static void test_zero_size(void)
 {
     struct world w;
@@ -387,15 +404,199 @@ static void test_zero_size(void)
     chunk(&w, C5, 0);
     run(&w, &res);
     CHECK(res.err == NULL);
-    CHECK(res.t.n == NALL - 5);   /* C5..C9 are gone; C4 stays (a tcache chunk) */
-    CHECK(find_block(&res.t, C5 + 16) == BLOCK_NONE && find_block(&res.t, C9 + 16) == BLOCK_NONE);
-    check_blocks(&res.t, all_blocks, 5);
-    check_blocks(&res.t, all_blocks + 10, NALL - 10);
-    check_nwarnings(&res.rep, 3);
-    CHECK(has_warning(&res.rep, "at 0x5555555593b0: chunk size 0x0 is impossible (heap 0x555555559000-0x55555557a000)"));
-    CHECK(has_warning(&res.rep, "at 0x5555555593e0: fastbin entry is not the start of a chunk"));
-    CHECK(has_warning(&res.rep, "at 0x55555555a400: fastbin entry is not the start of a chunk"));
+    check_all_but(&res.t, (size_t[]){ 5 }, 1);
+    check_nwarnings(&res.rep, 2);
+    CHECK(has_warning(&res.rep, "at 0x5555555593b0: chunk size 0x0 is impossible (expected 0x20 to 0x1090 "
+                      "in steps of 0x10, IS_MMAPPED clear; " MAIN_HEAP ")"));
+    CHECK(has_warning(&res.rep, "skipped 0x5555555593b0-0x5555555593d0: corrupt chunk headers (" MAIN_HEAP ")"));
     CHECK(res.rep.narenas == 2 && res.rep.nheaps == 3 && res.rep.nmmapped == 3);
+    done(&res);
+    destroy(&w);
+}
+
+/* Garbage over a size field in the middle of the main heap (C1, before a
+ * free chunk whose prev_size links the chain): resync at C2, nothing else lost. */
+static void test_resync_garbage(void)
+{
+    struct world w;
+    struct result res = { 0 };
+    build(&w);
+    chunk(&w, C1, 0x4141414141414141ull);
+    run(&w, &res);
+    CHECK(res.err == NULL);
+    check_all_but(&res.t, (size_t[]){ 1 }, 1);
+    check_nwarnings(&res.rep, 2);
+    CHECK(has_warning(&res.rep, "at 0x555555559290: chunk size 0x4141414141414141 is impossible (expected 0x20 "
+                      "to 0x11b0 in steps of 0x10, IS_MMAPPED clear; " MAIN_HEAP ")"));
+    CHECK(has_warning(&res.rep, "skipped 0x555555559290-0x5555555592b0: corrupt chunk headers (" MAIN_HEAP ")"));
+    done(&res);
+    destroy(&w);
+}
+
+/* Chunk-like words inside the corrupt chunk's data do not fool the resync:
+ * a header whose successor is garbage, one whose PREV_INUSE is clear with
+ * a prev_size that starts before the corruption, one with NON_MAIN_ARENA in
+ * the main heap, and two free chunks side by side. */
+static void test_resync_decoys(void)
+{
+    struct world w;
+    struct result res = { 0 };
+    build(&w);
+    chunk(&w, C7, 0x7);
+    chunk(&w, C7 + 0x100, 0x21);              /* next at +0x120: size 0 */
+    put64(&w, C7 + 0x200, 0x400);
+    chunk(&w, C7 + 0x200, 0x20);              /* prev free, 0x400 back: before C7 */
+    chunk(&w, C7 + 0x220, 0x21);
+    chunk(&w, C7 + 0x300, 0x25);              /* NON_MAIN_ARENA in the main heap */
+    chunk(&w, C7 + 0x320, 0x21);
+    chunk(&w, C7 + 0x340, 0x21);
+    chunk(&w, C7 + 0x360, 0x21);
+    chunk(&w, C7 + 0x400, 0x20);              /* free after a free one */
+    put64(&w, C7 + 0x400, 0x20);
+    chunk(&w, C7 + 0x420, 0x20);
+    put64(&w, C7 + 0x420, 0x20);
+    chunk(&w, C7 + 0x440, 0x21);
+    chunk(&w, C7 + 0x460, 0x21);
+    run(&w, &res);
+    CHECK(res.err == NULL);
+    check_all_but(&res.t, (size_t[]){ 7 }, 1);
+    check_nwarnings(&res.rep, 2);
+    CHECK(has_warning(&res.rep, "skipped 0x5555555593f0-0x55555555a3f0: corrupt chunk headers (" MAIN_HEAP ")"));
+    done(&res);
+    /* without the decoys' flaws the first of them is taken (4 chunks in a row) */
+    chunk(&w, C7 + 0x120, 0x21);
+    chunk(&w, C7 + 0x140, 0x21);
+    chunk(&w, C7 + 0x160, 0x21);
+    run(&w, &res);
+    CHECK(res.err == NULL);
+    CHECK(has_warning(&res.rep, "skipped 0x5555555593f0-0x5555555594f0: corrupt chunk headers (" MAIN_HEAP ")"));
+    CHECK(find_block(&res.t, C7 + 0x110) != BLOCK_NONE);
+    done(&res);
+    destroy(&w);
+}
+
+/* A chain shorter than RESYNC_CHAIN counts when it ends exactly at top, and
+ * a corrupt last chunk is skipped up to top. */
+static void test_resync_at_top(void)
+{
+    struct world w;
+    struct result res = { 0 };
+    build(&w);
+    chunk(&w, C8, 0xfff1);                    /* C9 (then top) follows */
+    run(&w, &res);
+    CHECK(res.err == NULL);
+    check_all_but(&res.t, (size_t[]){ 8 }, 1);
+    CHECK(has_warning(&res.rep, "skipped 0x55555555a3f0-0x55555555a410: corrupt chunk headers (" MAIN_HEAP ")"));
+    CHECK(has_warning(&res.rep, "at 0x55555555a3f0: chunk in fastbin 0 of arena 0x7f0000200100 has size 0xfff1, "
+                      "expected 0x20; the rest of the list is not read"));
+    check_nwarnings(&res.rep, 3);
+    done(&res);
+    destroy(&w);
+    build(&w);
+    chunk(&w, C9, 0x1);
+    run(&w, &res);
+    CHECK(res.err == NULL);
+    check_all_but(&res.t, (size_t[]){ 9 }, 1);
+    CHECK(has_warning(&res.rep, "skipped 0x55555555a410-0x55555555a440: corrupt chunk headers (" MAIN_HEAP ")"));
+    check_nwarnings(&res.rep, 2);
+    done(&res);
+    destroy(&w);
+}
+
+/* Two corrupt chunks: two skips. Fewer than RESYNC_CHAIN good chunks
+ * between them are not enough evidence: they are skipped too. */
+static void test_resync_twice(void)
+{
+    struct world w;
+    struct result res = { 0 };
+    build(&w);
+    chunk(&w, C1, 0x3);
+    chunk(&w, C7, 0x8);
+    run(&w, &res);
+    CHECK(res.err == NULL);
+    check_all_but(&res.t, (size_t[]){ 1, 7 }, 2);
+    check_nwarnings(&res.rep, 4);
+    CHECK(has_warning(&res.rep, "skipped 0x555555559290-0x5555555592b0: corrupt chunk headers (" MAIN_HEAP ")"));
+    CHECK(has_warning(&res.rep, "skipped 0x5555555593f0-0x55555555a3f0: corrupt chunk headers (" MAIN_HEAP ")"));
+    done(&res);
+    destroy(&w);
+    build(&w);
+    chunk(&w, C1, 0x3);
+    chunk(&w, C5, 0x8);                       /* C2, C3, C4: three chunks */
+    run(&w, &res);
+    CHECK(res.err == NULL);
+    check_all_but(&res.t, (size_t[]){ 1, 2, 3, 4, 5 }, 5);
+    CHECK(has_warning(&res.rep, "skipped 0x555555559290-0x5555555593d0: corrupt chunk headers (" MAIN_HEAP ")"));
+    CHECK(has_warning(&res.rep, "at 0x555555559380: tcache entry is not the start of a chunk"));
+    check_nwarnings(&res.rep, 3);
+    done(&res);
+    destroy(&w);
+}
+
+/* In a non-main arena a chunk in use carries NON_MAIN_ARENA: a decoy
+ * without it is passed over; resync at E1 in the top heap. */
+static void test_resync_arena(void)
+{
+    struct world w;
+    struct result res = { 0 };
+    build(&w);
+    chunk(&w, E0, 0x5);
+    chunk(&w, E0 + 0xc0, 0x41);               /* would lead to E1, E2, E3: but no NON_MAIN_ARENA */
+    run(&w, &res);
+    CHECK(res.err == NULL);
+    check_all_but(&res.t, (size_t[]){ 14 }, 1);
+    check_nwarnings(&res.rep, 2);
+    CHECK(has_warning(&res.rep, "at 0x7e0008000030: chunk size 0x5 is impossible (expected 0x20 to 0x210 in "
+                      "steps of 0x10, IS_MMAPPED clear; heap 0x7e0008000000-0x7e0008003000)"));
+    CHECK(has_warning(&res.rep, "skipped 0x7e0008000030-0x7e0008000130: corrupt chunk headers "
+                      "(heap 0x7e0008000000-0x7e0008003000)"));
+    done(&res);
+    destroy(&w);
+}
+
+/* In a heap that ends with fenceposts, they end a chain too: corrupt D1,
+ * resync at D2 (D2 then the fenceposts); corrupt D2, resync at the fenceposts. */
+static void test_resync_fenceposts(void)
+{
+    struct world w;
+    struct result res = { 0 };
+    build(&w);
+    chunk(&w, D1, 0x57);                      /* IS_MMAPPED in a heap */
+    run(&w, &res);
+    CHECK(res.err == NULL);
+    check_all_but(&res.t, (size_t[]){ 12 }, 1);
+    check_nwarnings(&res.rep, 2);
+    CHECK(has_warning(&res.rep, "skipped 0x7e0004000b60-0x7e0004000bb0: corrupt chunk headers "
+                      "(heap 0x7e0004000000-0x7e0004002000)"));
+    done(&res);
+    destroy(&w);
+    build(&w);
+    chunk(&w, D2, 0x123456789);
+    run(&w, &res);
+    CHECK(res.err == NULL);
+    check_all_but(&res.t, (size_t[]){ 13 }, 1);
+    check_nwarnings(&res.rep, 2);
+    CHECK(has_warning(&res.rep, "skipped 0x7e0004000bb0-0x7e0004001fe0: corrupt chunk headers "
+                      "(heap 0x7e0004000000-0x7e0004002000)"));
+    done(&res);
+    destroy(&w);
+}
+
+/* The scan for a resync point runs into the end of the readable memory. */
+static void test_resync_unreadable(void)
+{
+    struct world w;
+    struct result res = { 0 };
+    build(&w);
+    chunk(&w, C7, 0x2);
+    w.r[0].len = 0x1000;
+    run(&w, &res);
+    CHECK(res.err == NULL);
+    CHECK(has_warning(&res.rep, "skipped 0x5555555593f0-0x55555555a000: corrupt chunk headers (" MAIN_HEAP ")"));
+    CHECK(has_warning(&res.rep, "at 0x55555555a000: chunk header is unreadable (" MAIN_HEAP ")"));
+    CHECK(res.rep.unreadable_bytes == MTOP - (SBRK + 0x1000));
+    check_blocks(&res.t, all_blocks, 7);
+    CHECK(find_block(&res.t, C7 + 16) == BLOCK_NONE);
     done(&res);
     destroy(&w);
 }
@@ -412,14 +613,14 @@ static void test_fastbin_loop(void)
     CHECK(res.t.n == NALL);
     check_blocks(&res.t, all_blocks, NALL);
     check_nwarnings(&res.rep, 1);
-    CHECK(has_warning(&res.rep, "at 0x5555555593d0: fastbin 0 of arena 0x7f0000200100 loops"));
+    CHECK(has_warning(&res.rep, "at 0x55555555a3f0: fastbin 0 of arena 0x7f0000200100 loops back to 0x5555555593d0"));
     done(&res);
     /* a chunk that points to itself */
     put64(&w, C8 + 16, protect(C8 + 16, 0));
     put64(&w, C6 + 16, protect(C6 + 16, C6));
     run(&w, &res);
     CHECK(res.err == NULL && res.rep.nwarnings == 1);
-    CHECK(has_warning(&res.rep, "at 0x5555555593d0: fastbin 0 of arena 0x7f0000200100 loops"));
+    CHECK(has_warning(&res.rep, "at 0x5555555593d0: fastbin 0 of arena 0x7f0000200100 loops back to 0x5555555593d0"));
     CHECK(find_block(&res.t, C8 + 16) != BLOCK_NONE &&
           block_why(&res.t, find_block(&res.t, C8 + 16)) == BLOCK_WHY_NONE);
     done(&res);
@@ -440,6 +641,234 @@ static void test_arena_loop(void)
     CHECK(res.rep.narenas == 2);
     check_nwarnings(&res.rep, 1);
     CHECK(has_warning(&res.rep, "at 0x7e0004000030: the arena ring loops without returning to main_arena 0x7f0000200100"));
+    done(&res);
+    destroy(&w);
+}
+
+/* A tcache bin that loops (E1 -> E3 -> E1, count 3): where it closes. */
+static void test_tcache_loop(void)
+{
+    struct world w;
+    struct result res = { 0 };
+    build(&w);
+    put16(&w, D0 + 16 + 2 * 2, 3);
+    put64(&w, E3 + 16, protect(E3 + 16, E1 + 16));
+    run(&w, &res);
+    CHECK(res.err == NULL);
+    CHECK(res.t.n == NALL);
+    check_blocks(&res.t, all_blocks, NALL);
+    check_nwarnings(&res.rep, 1);
+    CHECK(has_warning(&res.rep, "at 0x7e00080001e0: tcache bin 2 of tcache 0x7e00040008e0 loops back to 0x7e0008000140"));
+    done(&res);
+    destroy(&w);
+}
+
+/* A tcache bin shorter than its count, and one that names a chunk of the
+ * wrong size (which is then not taken for free). */
+static void test_tcache_bad(void)
+{
+    struct world w;
+    struct result res = { 0 };
+    build(&w);
+    put16(&w, D0 + 16 + 2 * 2, 4);
+    put16(&w, C0 + 16 + 3 * 2, 1);
+    put64(&w, C0 + 16 + 128 + 3 * 8, C5 + 16);     /* bin 3 is for 0x50-byte chunks; C5 is 0x20 */
+    run(&w, &res);
+    CHECK(res.err == NULL);
+    check_blocks(&res.t, all_blocks, NALL);
+    check_nwarnings(&res.rep, 2);
+    CHECK(has_warning(&res.rep, "tcache bin 2 of tcache 0x7e00040008e0 ends after 2 entries; its count is 4"));
+    CHECK(has_warning(&res.rep, "at 0x5555555593c0: entry in tcache bin 3 of tcache 0x555555559010 has chunk "
+                      "size 0x21, expected 0x50; the rest of the bin is not read"));
+    done(&res);
+    destroy(&w);
+}
+
+/* A fastbin whose second chunk has the wrong size: the list stops there. */
+static void test_fastbin_bad_size(void)
+{
+    struct world w;
+    struct result res = { 0 };
+    build(&w);
+    put64(&w, C6 + 16, protect(C6 + 16, C9));     /* C9 is 0x30, fastbin 0 holds 0x20 */
+    run(&w, &res);
+    CHECK(res.err == NULL);
+    check_nwarnings(&res.rep, 1);
+    CHECK(has_warning(&res.rep, "at 0x55555555a410: chunk in fastbin 0 of arena 0x7f0000200100 has size 0x31, "
+                      "expected 0x20; the rest of the list is not read"));
+    CHECK(block_why(&res.t, find_block(&res.t, C6 + 16)) == BLOCK_WHY_FASTBIN);
+    CHECK(block_state(&res.t, find_block(&res.t, C8 + 16)) == BLOCK_INUSE);
+    CHECK(block_state(&res.t, find_block(&res.t, C9 + 16)) == BLOCK_INUSE);
+    done(&res);
+    destroy(&w);
+}
+
+/* The non-main arena's next is garbage: the ring breaks after it; it is
+ * still walked, and nothing is lost. */
+static void test_arena_next_garbage(void)
+{
+    static const struct { uint64_t next; const char *warning; } cases[] = {
+        { 0x4141414141414140ull, "arena 0x7e0004000030: next is 0x4141414141414140, not an arena (not right "
+                                 "after a heap_info at a HEAP_MAX_SIZE boundary); the arena ring breaks there" },
+        { 0x7b0000000030ull, "arena 0x7e0004000030: next is 0x7b0000000030, not an arena (unreadable); "
+                             "the arena ring breaks there" },
+        { 0, "arena 0x7e0004000030: next is 0x0, not an arena (NULL); the arena ring breaks there" },
+        { SBRK + 0x2b8, "arena 0x7e0004000030: next is 0x5555555592b8, not an arena (misaligned); "
+                        "the arena ring breaks there" },
+        { SBRK + 0x2b0, "arena 0x7e0004000030: next is 0x5555555592b0, not an arena (not right after a "
+                        "heap_info at a HEAP_MAX_SIZE boundary); the arena ring breaks there" },
+        { H2 + 48, "arena 0x7e0004000030: next is 0x7e0008000030, not an arena (heap_info.ar_ptr at "
+                   "0x7e0008000000 is 0x7e0004000030); the arena ring breaks there" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct world w;
+        struct result res = { 0 };
+        build(&w);
+        put64(&w, ARENA + 2160, cases[i].next);
+        run(&w, &res);
+        CHECK(res.err == NULL);
+        CHECK(res.t.n == NALL);
+        check_blocks(&res.t, all_blocks, NALL);
+        CHECK(res.rep.narenas == 2);
+        check_nwarnings(&res.rep, 1);
+        CHECK(has_warning(&res.rep, cases[i].warning));
+        done(&res);
+        destroy(&w);
+    }
+}
+
+/* main_arena.next is garbage: the non-main arena is off the ring, found by
+ * its first heap, and walked with its fastbins. */
+static void test_main_next_garbage(void)
+{
+    struct world w;
+    struct result res = { 0 };
+    build(&w);
+    put64(&w, MAIN_ARENA + 2160, 0x7e0004001000ull);
+    run(&w, &res);
+    CHECK(res.err == NULL);
+    CHECK(res.t.n == NALL);
+    check_blocks(&res.t, all_blocks, NALL);
+    CHECK(res.rep.narenas == 2 && res.rep.nheaps == 3);
+    check_nwarnings(&res.rep, 2);
+    CHECK(has_warning(&res.rep, "main_arena 0x7f0000200100: next is 0x7e0004001000, not an arena (not right after a "
+                      "heap_info at a HEAP_MAX_SIZE boundary); the arena ring breaks there"));
+    CHECK(has_warning(&res.rep, "arena 0x7e0004000030: not on the arena ring; found by its heap at 0x7e0004000000"));
+    done(&res);
+    destroy(&w);
+}
+
+/* The non-main arena's top is garbage: both its heaps are found by
+ * heap_info.ar_ptr, the newest (no heap's prev) walked to its end, whose
+ * last chunk is the top. Nothing is lost. */
+static void test_arena_top_garbage(void)
+{
+    static const uint64_t tops[] = { 0x4141414141414140ull, 0, H1 + 0x100, H2 + H2_LEN + 0x40 };
+    static const char *const warnings[] = {
+        "arena 0x7e0004000030: top 0x4141414141414140 is not in a heap of this arena; 2 heaps found by "
+        "heap_info.ar_ptr, the newest walked to its end",
+        "arena 0x7e0004000030: top 0x0 is not in a heap of this arena; 2 heaps found by "
+        "heap_info.ar_ptr, the newest walked to its end",
+        "arena 0x7e0004000030: top 0x7e0004000100 is not in a heap of this arena; 2 heaps found by "
+        "heap_info.ar_ptr, the newest walked to its end",
+        "arena 0x7e0004000030: top 0x7e0008003040 is not in a heap of this arena; 2 heaps found by "
+        "heap_info.ar_ptr, the newest walked to its end",
+    };
+    for (size_t i = 0; i < sizeof tops / sizeof tops[0]; i++) {
+        struct world w;
+        struct result res = { 0 };
+        build(&w);
+        put64(&w, ARENA + 96, tops[i]);
+        run(&w, &res);
+        CHECK(res.err == NULL);
+        CHECK(res.t.n == NALL);
+        check_blocks(&res.t, all_blocks, NALL);
+        CHECK(res.rep.nheaps == 3);
+        CHECK(has_segment(&res.rep, H1, H1 + H1_LEN) && has_segment(&res.rep, H2, H2 + H2_LEN));
+        check_nwarnings(&res.rep, 1);
+        CHECK(has_warning(&res.rep, warnings[i]));
+        done(&res);
+        destroy(&w);
+    }
+}
+
+/* ... and when no mapping holds a heap of the arena, it says so. */
+static void test_arena_top_no_heaps(void)
+{
+    struct world w;
+    struct result res = { 0 };
+    build(&w);
+    put64(&w, ARENA + 96, 0x4141414141414140ull);
+    w.maps[3].prot = w.maps[5].prot = MAP_PROT_R;
+    run(&w, &res);
+    CHECK(res.err == NULL);
+    check_all_but(&res.t, (size_t[]){ 11, 12, 13, 14, 15, 16, 17, 18, 19 }, 9);
+    CHECK(res.rep.nheaps == 1);
+    check_nwarnings(&res.rep, 4);
+    CHECK(has_warning(&res.rep, "arena 0x7e0004000030: top 0x4141414141414140 is not in a heap of this arena, "
+                      "and no heap of it was found"));
+    CHECK(has_warning(&res.rep, "at 0x7e0008000220: fastbin entry is not the start of a chunk"));
+    done(&res);
+    destroy(&w);
+}
+
+/* main_arena.top is garbage: the sbrk heap is walked to the end of its
+ * mapping, and the chunk that ends it is the top. Nothing is lost. */
+static void test_main_top_garbage(void)
+{
+    struct world w;
+    struct result res = { 0 };
+    build(&w);
+    put64(&w, MAIN_ARENA + 96, 0x4141414141414140ull);
+    run(&w, &res);
+    CHECK(res.err == NULL);
+    CHECK(res.t.n == NALL);
+    check_blocks(&res.t, all_blocks, NALL);
+    check_nwarnings(&res.rep, 1);
+    CHECK(has_warning(&res.rep, "main_arena.top 0x4141414141414140 is not in the main heap "
+                      "0x555555559000-0x55555557a000; the heap is walked to its end and its last chunk taken as top"));
+    CHECK(has_segment(&res.rep, SBRK, SBRK + SBRK_LEN));
+    done(&res);
+    destroy(&w);
+}
+
+/* A memory source that lists the sbrk heap in two pieces: the heap ends
+ * with the piece that holds top. */
+static void test_main_heap_split(void)
+{
+    struct world w;
+    struct result res = { 0 };
+    build(&w);
+    memmove(&w.maps[1], &w.maps[0], w.nmaps * sizeof w.maps[0]);
+    w.nmaps++;
+    w.maps[0].end = w.maps[1].start = SBRK + 0x1000;
+    run(&w, &res);
+    CHECK(res.err == NULL);
+    CHECK(res.t.n == NALL);
+    check_blocks(&res.t, all_blocks, NALL);
+    check_nwarnings(&res.rep, 0);
+    done(&res);
+    destroy(&w);
+}
+
+/* A top chunk whose size runs past its heap: no top block (it would overlap
+ * what lies after the heap), the chunks before it are all there. */
+static void test_top_size_garbage(void)
+{
+    struct world w;
+    struct result res = { 0 };
+    build(&w);
+    chunk(&w, MTOP, 0x4141414141414141ull);
+    chunk(&w, ATOP, 0x100001);
+    run(&w, &res);
+    CHECK(res.err == NULL);
+    check_all_but(&res.t, (size_t[]){ 10, 19 }, 2);
+    check_nwarnings(&res.rep, 2);
+    CHECK(has_warning(&res.rep, "at 0x55555555a440: top chunk size 0x4141414141414141 is impossible (expected a "
+                      "multiple of 0x10 that ends by 0x55555557a000)"));
+    CHECK(has_warning(&res.rep, "at 0x7e0008000240: top chunk size 0x100001 is impossible (expected a "
+                      "multiple of 0x10 that ends by 0x7e0008003000)"));
+    CHECK(has_segment(&res.rep, SBRK, SBRK + SBRK_LEN));
     done(&res);
     destroy(&w);
 }
@@ -470,9 +899,9 @@ static void test_truncated_heap(void)
     check_blocks(&res.t, all_blocks, 7);
     check_blocks(&res.t, all_blocks + 11, NALL - 11);
     CHECK(has_warning(&res.rep, "at 0x55555555a440: top chunk header is unreadable"));
-    CHECK(has_warning(&res.rep, "at 0x55555555a3f0: chunk header is unreadable (heap 0x555555559000-0x55555555a440)"));
-    CHECK(has_warning(&res.rep, "at 0x55555555a400: fastbin entry is not the start of a chunk"));
-    check_nwarnings(&res.rep, 4);   /* and C8's fastbin fd */
+    CHECK(has_warning(&res.rep, "at 0x55555555a3f0: chunk header is unreadable (" MAIN_HEAP ")"));
+    CHECK(has_warning(&res.rep, "at 0x55555555a3f0: cannot read chunk in fastbin 0 of arena 0x7f0000200100"));
+    check_nwarnings(&res.rep, 3);
     CHECK(res.rep.unreadable_bytes == MTOP - C8);
     done(&res);
     destroy(&w);
@@ -505,7 +934,8 @@ static void test_bad_fencepost(void)
     CHECK(res.err == NULL);
     CHECK(res.t.n == NALL);       /* D2 was read before the fencepost */
     check_nwarnings(&res.rep, 1);
-    CHECK(has_warning(&res.rep, "at 0x7e0004001fe0: chunk size 0x10 is impossible (heap 0x7e0004000000-0x7e0004002000)"));
+    CHECK(has_warning(&res.rep, "at 0x7e0004001fe0: heap 0x7e0004000000-0x7e0004002000 does not end with "
+                      "fenceposts (sizes 0x10, 0x21; expected 0x10, 0)"));
     done(&res);
     destroy(&w);
 }
@@ -547,8 +977,25 @@ int main(void)
     test_clean();
     test_no_safe_linking();
     test_zero_size();
+    test_resync_garbage();
+    test_resync_decoys();
+    test_resync_at_top();
+    test_resync_twice();
+    test_resync_arena();
+    test_resync_fenceposts();
+    test_resync_unreadable();
     test_fastbin_loop();
+    test_tcache_loop();
+    test_tcache_bad();
+    test_fastbin_bad_size();
     test_arena_loop();
+    test_arena_next_garbage();
+    test_main_next_garbage();
+    test_arena_top_garbage();
+    test_arena_top_no_heaps();
+    test_main_top_garbage();
+    test_top_size_garbage();
+    test_main_heap_split();
     test_unreadable_main_arena();
     test_truncated_heap();
     test_heap_loop();
