@@ -545,7 +545,10 @@ static uint64_t page_down(uint64_t v)
 
 /* The PT_LOAD whose file range holds map_offset; exact file containment
  * first, then containment of the page the segment starts in. */
-static int find_load_segment(const struct elf_image *img, uint64_t map_offset, Elf64_Phdr *ret)
+/* writable: 1 or 0 to pick only segments that are (not) writable, -1 any.
+ * Two segments can share a file page (the end of .rodata and the start of
+ * .data): the mapping's protection tells which one it is. */
+static int find_load_segment(const struct elf_image *img, uint64_t map_offset, int writable, Elf64_Phdr *ret)
 {
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < img->eh.e_phnum; i++) {
@@ -553,6 +556,8 @@ static int find_load_segment(const struct elf_image *img, uint64_t map_offset, E
             if (segment_at(img, i, &ph) != 0)
                 return -1;
             if (ph.p_type != PT_LOAD)
+                continue;
+            if (writable >= 0 && !!(ph.p_flags & PF_W) != writable)
                 continue;
             uint64_t start = pass == 0 ? ph.p_offset : page_down(ph.p_offset);
             uint64_t end = ph.p_offset + (ph.p_filesz ? ph.p_filesz : 1);
@@ -567,6 +572,12 @@ static int find_load_segment(const struct elf_image *img, uint64_t map_offset, E
 
 int elf_load_bias(const char *path, uint64_t map_start, uint64_t map_offset, uint64_t *bias_ret)
 {
+    return elf_load_bias_prot(path, map_start, map_offset, -1, bias_ret);
+}
+
+int elf_load_bias_prot(const char *path, uint64_t map_start, uint64_t map_offset, int writable,
+                       uint64_t *bias_ret)
+{
     struct elf_image img;
     void *map;
     struct retain_error *err = image_open(path, &img, &map);
@@ -579,7 +590,8 @@ int elf_load_bias(const char *path, uint64_t map_start, uint64_t map_offset, uin
     if (img.eh.e_type == ET_EXEC) {
         *bias_ret = 0;   /* linked at its run address */
         rc = 0;
-    } else if (find_load_segment(&img, map_offset, &ph) == 0) {
+    } else if (find_load_segment(&img, map_offset, writable, &ph) == 0 ||
+               (writable >= 0 && find_load_segment(&img, map_offset, -1, &ph) == 0)) {
         /* file offset o in the segment runs at bias + p_vaddr + (o - p_offset) */
         *bias_ret = map_start - ph.p_vaddr + ph.p_offset - map_offset;
         rc = 0;

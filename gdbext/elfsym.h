@@ -32,6 +32,10 @@ int elf_symbols_vtable_class(const struct elf_symbols *syms, uint64_t addr, char
  * offset, bias = start - (p_vaddr of the PT_LOAD containing that offset,
  * page-aligned). Returns 0 on success. */
 int elf_load_bias(const char *path, uint64_t map_start, uint64_t map_offset, uint64_t *bias_ret);
+/* The same, knowing whether the mapping is writable (1), not (0), or
+ * unknown (-1): it decides between two segments that share a file page. */
+int elf_load_bias_prot(const char *path, uint64_t map_start, uint64_t map_offset, int writable,
+                       uint64_t *bias_ret);
 
 /* The separate debug file of an ELF file, found as gdb does:
  * /usr/lib/debug/.build-id/xx/rest.debug from its NT_GNU_BUILD_ID note, else

@@ -34,7 +34,28 @@ static struct objfile *find_path(struct naming *nm, const char *path)
     return NULL;
 }
 
-static struct retain_error *add_objfile(struct naming *nm, const struct mapping *m)
+/* The mapping of an object that tells its load bias without doubt: the one
+ * at file offset 0; else (a core that left it out) a writable one, whose
+ * file page belongs to the data segment only; else the first. */
+static const struct mapping *bias_mapping(const struct mapping *maps, size_t nmaps, const char *path)
+{
+    const struct mapping *first = NULL, *writable = NULL;
+    for (size_t i = 0; i < nmaps; i++) {
+        const struct mapping *m = &maps[i];
+        if (!m->path || strcmp(m->path, path) != 0)
+            continue;
+        if (m->offset == 0)
+            return m;
+        if (!first)
+            first = m;
+        if (!writable && (m->prot & MAP_PROT_W))
+            writable = m;
+    }
+    return writable ? writable : first;
+}
+
+static struct retain_error *add_objfile(struct naming *nm, const struct mapping *m,
+                                        const struct mapping *maps, size_t nmaps)
 {
     if (nm->n == nm->cap) {
         uint32_t cap = nm->cap ? nm->cap * 2 : 16;
@@ -51,7 +72,8 @@ static struct retain_error *add_objfile(struct naming *nm, const struct mapping 
         return retain_errorf("out of memory for object files");
     o->lo = m->start;
     o->hi = m->end;
-    if (elf_load_bias(m->path, m->start, m->offset, &o->bias) != 0)
+    const struct mapping *b = bias_mapping(maps, nmaps, m->path);
+    if (elf_load_bias_prot(b->path, b->start, b->offset, !!(b->prot & MAP_PROT_W), &o->bias) != 0)
         o->bias = 0;
     struct retain_error *err = elf_symbols_load(m->path, o->bias, &o->syms);
     if (err) {   /* a missing or unreadable file only costs us names */
@@ -76,9 +98,7 @@ struct retain_error *naming_add_mappings(struct naming *nm, const struct mapping
                 o->hi = m->end;
             continue;
         }
-        /* The mapping at the lowest file offset gives the load bias; maps are
-         * sorted by address and an object's first mapping has offset 0. */
-        struct retain_error *err = add_objfile(nm, m);
+        struct retain_error *err = add_objfile(nm, m, maps, nmaps);
         if (err)
             return err;
     }
