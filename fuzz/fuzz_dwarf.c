@@ -5,7 +5,8 @@
  * with -g). It is written to a file (see fuzz_common.h: the engine's mmap
  * of it becomes an exactly sized, ASan-checked copy), then
  *   1. dwarf_types_load, and every query on every type (up to a cap):
- *      kind, size, name, strip, by name, the field at a few offsets;
+ *      kind, size, name, strip, by name, the field at a few offsets, the
+ *      pointer layout;
  *   2. elf_symbols_load, lookups and vtable names at the addresses of the
  *      file's own symbols (read from .symtab / .dynsym) and near them,
  *      dwarf_global_at at the same addresses;
@@ -52,7 +53,22 @@ static void collect_probes(const struct elf_file *file)
     add_probe(UINT64_MAX);
 }
 
-static void exercise_types(const struct dwarf_types *t)
+/* The pointer layout of type i: sorted, one field per offset, valid types. */
+static void check_layout(struct dwarf_types *t, uint32_t i, size_t n)
+{
+    struct dwarf_layout lay;
+    if (dwarf_type_layout(t, i, &lay) != 0)
+        return;
+    FUZZ_ASSERT(lay.nfields == 0 || lay.fields != NULL);
+    for (uint32_t k = 0; k < lay.nfields; k++) {
+        FUZZ_ASSERT(lay.fields[k].pointee == DWARF_TYPE_NONE || lay.fields[k].pointee < n);
+        if (k)
+            FUZZ_ASSERT(lay.fields[k - 1].offset < lay.fields[k].offset);
+    }
+    FUZZ_ASSERT(lay.tail_elem == DWARF_TYPE_NONE || lay.tail_elem < n);
+}
+
+static void exercise_types(struct dwarf_types *t)
 {
     size_t n = dwarf_types_count(t);
     FUZZ_ASSERT(n == 0 || dwarf_types_has_info(t));
@@ -78,6 +94,7 @@ static void exercise_types(const struct dwarf_types *t)
                 FUZZ_ASSERT(pointee == DWARF_TYPE_NONE || pointee < n);
             }
         }
+        check_layout(t, i, n);
         /* a tiny buffer: paths are cut, never overrun */
         char tiny[4];
         (void)dwarf_field_at(t, i, 8, tiny, sizeof tiny, NULL, NULL);
@@ -96,6 +113,8 @@ static void exercise_types(const struct dwarf_types *t)
     (void)dwarf_type_size(t, (uint32_t)n);
     (void)dwarf_type_strip(t, (uint32_t)n);
     FUZZ_ASSERT(dwarf_field_at(t, (uint32_t)n, 0, buf, sizeof buf, NULL, NULL) == -1);
+    struct dwarf_layout lay;
+    FUZZ_ASSERT(dwarf_type_layout(t, (uint32_t)n, &lay) == -1);
 }
 
 static void exercise_globals(const struct dwarf_types *t)

@@ -7,6 +7,8 @@ committed). Used by fuzz/run.sh:
     mkseeds.py glibc OUTDIR             synthetic heaps in fuzz_glibc's format
     mkseeds.py hex   FILE               FILE as the text form of
                                         fuzz/regressions/ (to stdout)
+    mkseeds.py unhex OUTDIR TXT...      each regression case TXT decoded
+                                        into OUTDIR (as more seeds)
 
 A trimmed core keeps the ELF header, every program header, the notes the
 engine reads (NT_PRSTATUS, NT_PRPSINFO, NT_AUXV, NT_SIGINFO, NT_FILE; the
@@ -266,12 +268,45 @@ def cmd_glibc(out):
     (out / "world-no-safe-linking").write_bytes(s.encode(0, MAIN_ARENA, SBRK, tc))
     s, tc = glibc_world(arenas=False)
     (out / "main-arena-only").write_bytes(s.encode(1, MAIN_ARENA, SBRK, tc))
+    # corrupt variants: each breaks one structure the walker follows
+    c = [SBRK + o for o in (0x000, 0x290, 0x2B0, 0x340, 0x370, 0x3B0, 0x3D0, 0x3F0, 0x410, 0x430)]
+    e1, e3, d0 = H2 + 0x130, H2 + 0x1D0, H1 + 0x8D0
+    corrupt = {
+        "arena-ring-loops": lambda s: s.put(ARENA + 2160, ARENA),
+        "arena-ring-breaks": lambda s: s.put(ARENA + 2160, 0),
+        "fastbin-loops": lambda s: s.put(c[8] + 16, protect(c[8] + 16, c[6])),
+        "tcache-loops": lambda s: s.put(e3 + 16, protect(e3 + 16, e1 + 16)),
+        "tcache-count-huge": lambda s: (s.put(d0 + 16 + 2 * 2, 0xFFFF, 2),
+                                        s.put(e3 + 16, protect(e3 + 16, e1 + 16))),
+        "chunk-size-corrupt": lambda s: s.chunk(c[3], 0x12345678),
+        "top-size-corrupt": lambda s: s.chunk(SBRK + 0x460, 0xFFFFFFFFFFFFFF01),
+        "heap-info-prev-loops": lambda s: s.put(H2 + 8, H2),
+        "heap-info-size-huge": lambda s: s.put(H1 + 16, 1 << 40),
+        "fencepost-missing": lambda s: s.chunk(H1 + 0xC00 - 16, 0x20 | P),
+    }
+    for name, breakit in corrupt.items():
+        s, tc = glibc_world()
+        breakit(s)
+        (out / f"world-{name}").write_bytes(s.encode(1, MAIN_ARENA, SBRK, tc))
 
 
 def cmd_hex(path):
     data = Path(path).read_bytes()
     for i in range(0, len(data), 32):
         print(data[i:i + 32].hex())
+
+
+def decode_text(text):
+    """The text form: '#' lines are comments, the rest hex digits."""
+    digits = "".join(line for line in text.splitlines() if not line.startswith("#"))
+    return bytes.fromhex("".join(digits.split()))
+
+
+def cmd_unhex(out, cases):
+    out.mkdir(parents=True, exist_ok=True)
+    for case in cases:
+        case = Path(case)
+        (out / f"regression-{case.stem}").write_bytes(decode_text(case.read_text()))
 
 
 def main(argv):
@@ -281,6 +316,8 @@ def main(argv):
         cmd_glibc(Path(argv[2]))
     elif len(argv) == 3 and argv[1] == "hex":
         cmd_hex(argv[2])
+    elif len(argv) >= 3 and argv[1] == "unhex":
+        cmd_unhex(Path(argv[2]), argv[3:])
     else:
         print(__doc__, file=sys.stderr)
         return 2

@@ -204,3 +204,22 @@ void describe_edge(struct retain_session *s, uint32_t from, uint32_t to, int inf
     h->interior = (int64_t)(ptr - s->blocks.blocks[to].addr);
     name_word(s, t, off, h->field, sizeof h->field);
 }
+
+void describe_field(struct retain_session *s, uint32_t from, uint32_t to, struct type_ref from_type,
+                    int from_array, char *buf, size_t buflen)
+{
+    int64_t off = query_edge_offset(s->mem, &s->blocks, from, to);
+    if (off < 0) {
+        snprintf(buf, buflen, "?");
+        return;
+    }
+    uint64_t size = naming_type_size(&s->naming, from_type);
+    if (!from_array || size == 0) {
+        name_word(s, from_type, off, buf, buflen);
+        return;
+    }
+    /* element i of the array, then the field inside it */
+    int n = snprintf(buf, buflen, "[%llu]", (unsigned long long)((uint64_t)off / size));
+    if (n > 0 && (size_t)n < buflen)
+        name_word(s, from_type, (int64_t)((uint64_t)off % size), buf + n, buflen - (size_t)n);
+}

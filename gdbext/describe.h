@@ -50,4 +50,9 @@ void describe_path(struct retain_session *s, const struct query_path *p, struct 
  * its own shortest chain from the roots (a reverse BFS: use sparingly). */
 void describe_edge(struct retain_session *s, uint32_t from, uint32_t to, int infer_type, struct hop_desc *h);
 
+/* The field of block `from` (of type from_type, an array of it when
+ * from_array) that points at block `to`: ".next", "[3].next", "+0x18". */
+void describe_field(struct retain_session *s, uint32_t from, uint32_t to, struct type_ref from_type,
+                    int from_array, char *buf, size_t buflen);
+
 #endif

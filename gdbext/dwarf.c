@@ -75,6 +75,12 @@ struct strpool {
     size_t nslots, used;
 };
 
+/* A type's pointer layout: lfields[first, first + count). */
+struct layout_span {
+    uint32_t first, count;
+    uint8_t state;       /* LAYOUT_* */
+};
+
 struct dwarf_types {
     struct dtype *types;
     size_t ntypes;
@@ -84,6 +90,10 @@ struct dwarf_types {
     size_t nglobals;
     struct strpool pool;
     int has_info;
+    /* pointer layouts (dwarf_type_layout), built on demand */
+    struct layout_span *spans;       /* per type, once any layout is asked for */
+    struct dwarf_ptr_field *lfields;
+    size_t nlfields, lfields_cap;
 };
 
 /* ---- growable arrays and the string pool ---- */
@@ -1494,6 +1504,8 @@ static void types_free(struct dwarf_types *t)
     free(t->pool.chars);
     free(t->pool.slots);
     free(t->pool.best);
+    free(t->spans);
+    free(t->lfields);
     memset(t, 0, sizeof *t);
 }
 
@@ -1543,7 +1555,8 @@ size_t dwarf_types_memory(const struct dwarf_types *types)
         return 0;
     const struct strpool *p = &types->pool;
     return sizeof *types + types->ntypes * sizeof *types->types + types->nmembers * sizeof *types->members +
-           types->nglobals * sizeof *types->globals + p->len + p->nslots * (sizeof *p->slots + sizeof *p->best);
+           types->nglobals * sizeof *types->globals + p->len + p->nslots * (sizeof *p->slots + sizeof *p->best) +
+           (types->spans ? types->ntypes * sizeof *types->spans : 0) + types->lfields_cap * sizeof *types->lfields;
 }
 
 /* ---- queries ---- */
@@ -1709,27 +1722,36 @@ static int is_pointer_kind(enum dwarf_kind k)
     return k == DK_POINTER || k == DK_REFERENCE;
 }
 
+/* field_rec calls one dwarf_field_at makes before it stops comparing
+ * members. A union's members all cover its offsets and each is followed, so
+ * nested unions cost (members + 1) to the power of their depth: 14 levels of
+ * a 3-member union took seconds, a corrupt member of its own type
+ * 4^MAX_CHAIN (fuzz/regressions/dwarf/nested-unions.txt). Past the budget
+ * each class takes the first typed member found so far, else the first that
+ * covers the offset: one path down, no more search. */
+#define FIELD_STEPS 65536
+
 static int field_rec(const struct dwarf_types *t, uint32_t type, uint64_t off, char *buf, size_t buflen,
-                     size_t len, struct field_result *r, int depth);
+                     size_t len, struct field_result *r, int depth, unsigned *steps);
 
 /* Appends ".member" (".Base" for a base class, nothing for an anonymous
  * member) and names the word inside it. */
 static int member_path(const struct dwarf_types *t, const struct dmember *m, uint64_t off, char *buf,
-                       size_t buflen, size_t len, struct field_result *r, int depth)
+                       size_t buflen, size_t len, struct field_result *r, int depth, unsigned *steps)
 {
     const char *name = m->flags & M_BASE ? dwarf_type_name(t, m->type) : pool_str(&t->pool, m->name);
     if (name) {
         path_put(buf, buflen, &len, ".");
         path_put(buf, buflen, &len, name);
     }
-    return field_rec(t, m->type, off - m->offset, buf, buflen, len, r, depth + 1);
+    return field_rec(t, m->type, off - m->offset, buf, buflen, len, r, depth + 1, steps);
 }
 
 /* The member covering off: the first whose word is a pointer, else the
  * first with a typed word. When none has a typed word there (padding,
  * bitfields, empty bases) the path stops at this object. */
 static int field_in_class(const struct dwarf_types *t, const struct dtype *d, uint64_t off, char *buf,
-                          size_t buflen, size_t len, struct field_result *r, int depth)
+                          size_t buflen, size_t len, struct field_result *r, int depth, unsigned *steps)
 {
     int64_t typed = -1;
     int covered = 0;
@@ -1742,8 +1764,11 @@ static int field_in_class(const struct dwarf_types *t, const struct dtype *d, ui
         int open_ended = mt != DWARF_TYPE_NONE && t->types[mt].kind == DK_ARRAY && t->types[mt].count == 0;
         if (!open_ended && off - m->offset >= size)
             continue;
+        if (*steps > FIELD_STEPS)
+            return member_path(t, &t->members[d->first + (uint32_t)(typed >= 0 ? typed : k)], off, buf, buflen,
+                               len, r, depth, steps);
         struct field_result sub;
-        if (member_path(t, m, off, buf, buflen, len, &sub, depth) != 0)
+        if (member_path(t, m, off, buf, buflen, len, &sub, depth, steps) != 0)
             continue;
         covered = 1;
         if (sub.pointee != DWARF_TYPE_NONE ||
@@ -1755,23 +1780,24 @@ static int field_in_class(const struct dwarf_types *t, const struct dtype *d, ui
             typed = k;
     }
     if (typed >= 0)
-        return member_path(t, &t->members[d->first + (uint32_t)typed], off, buf, buflen, len, r, depth);
+        return member_path(t, &t->members[d->first + (uint32_t)typed], off, buf, buflen, len, r, depth, steps);
     buf[len < buflen ? len : buflen - 1] = '\0';
     r->word = r->pointee = DWARF_TYPE_NONE;
     return covered || off < dwarf_type_size(t, (uint32_t)(d - t->types)) ? 0 : -1;
 }
 
 static int field_rec(const struct dwarf_types *t, uint32_t type, uint64_t off, char *buf, size_t buflen,
-                     size_t len, struct field_result *r, int depth)
+                     size_t len, struct field_result *r, int depth, unsigned *steps)
 {
     uint32_t s = dwarf_type_strip(t, type);
     r->word = r->pointee = DWARF_TYPE_NONE;
+    ++*steps;
     if (!valid(t, s) || depth > MAX_CHAIN)
         return -1;
     const struct dtype *d = &t->types[s];
     switch (d->kind) {
     case DK_STRUCT: case DK_CLASS: case DK_UNION:
-        return field_in_class(t, d, off, buf, buflen, len, r, depth);
+        return field_in_class(t, d, off, buf, buflen, len, r, depth, steps);
     case DK_ARRAY: {
         uint64_t es = dwarf_type_size(t, d->target);
         if (es == 0 || (d->count && off / es >= d->count))
@@ -1779,7 +1805,7 @@ static int field_rec(const struct dwarf_types *t, uint32_t type, uint64_t off, c
         char idx[32];
         snprintf(idx, sizeof idx, "[%llu]", (unsigned long long)(off / es));
         path_put(buf, buflen, &len, idx);
-        return field_rec(t, d->target, off % es, buf, buflen, len, r, depth + 1);
+        return field_rec(t, d->target, off % es, buf, buflen, len, r, depth + 1, steps);
     }
     default:
         if (off >= (d->size ? d->size : 1))
@@ -1800,7 +1826,8 @@ int dwarf_field_at(const struct dwarf_types *types, uint32_t type, uint64_t offs
         return -1;
     buf[0] = '\0';
     struct field_result r = { DWARF_TYPE_NONE, DWARF_TYPE_NONE };
-    if (!valid(types, type) || field_rec(types, type, offset, buf, buflen, 0, &r, 0) != 0) {
+    unsigned steps = 0;
+    if (!valid(types, type) || field_rec(types, type, offset, buf, buflen, 0, &r, 0, &steps) != 0) {
         buf[0] = '\0';
         return -1;
     }
@@ -1808,5 +1835,192 @@ int dwarf_field_at(const struct dwarf_types *types, uint32_t type, uint64_t offs
         *word_type_ret = r.word;
     if (pointee_ret)
         *pointee_ret = r.pointee;
+    return 0;
+}
+
+/* ---- pointer layouts ---- */
+
+enum { LAYOUT_NONE = 0, LAYOUT_BUSY = 1, LAYOUT_DONE = 2, LAYOUT_TRUNCATED = 4 };
+#define LAYOUT_TOTAL ((size_t)1 << 22)   /* fields kept for all the table's layouts together */
+
+struct lfield_seq {      /* a field and the order it was found in, for a stable sort */
+    struct dwarf_ptr_field f;
+    uint32_t seq;
+};
+
+struct lvec {            /* a layout being built */
+    struct lfield_seq *v;
+    size_t n, cap;
+    int truncated;
+};
+
+static int lvec_push(struct lvec *l, uint64_t offset, uint32_t pointee)
+{
+    if (offset > UINT32_MAX - 8)
+        return 0;        /* beyond what a 32-bit offset says: no block is that large anyway */
+    if (l->n >= DWARF_LAYOUT_MAX) {
+        l->truncated = 1;
+        return 0;
+    }
+    if (grow(&l->v, &l->cap, l->n + 1, sizeof *l->v) != 0)
+        return -1;
+    l->v[l->n] = (struct lfield_seq){ { (uint32_t)offset, pointee }, (uint32_t)l->n };
+    l->n++;
+    return 0;
+}
+
+/* The pointee of a pointer whose target is `target`, if it names a type:
+ * not void, not a function, not a pointer to functions (a vtable pointer). */
+static uint32_t useful_pointee(const struct dwarf_types *t, uint32_t target)
+{
+    uint32_t p = dwarf_type_strip(t, target);
+    if (!valid(t, p))
+        return DWARF_TYPE_NONE;
+    enum dwarf_kind k = (enum dwarf_kind)t->types[p].kind;
+    if (k == DK_FUNCTION)
+        return DWARF_TYPE_NONE;
+    if (is_pointer_kind(k)) {
+        uint32_t q = dwarf_type_strip(t, t->types[p].target);
+        if (valid(t, q) && t->types[q].kind == DK_FUNCTION)
+            return DWARF_TYPE_NONE;
+    }
+    return p;
+}
+
+static int layout_build(struct dwarf_types *t, uint32_t s, int depth);
+
+/* Appends the layout of `sub` (stripped), `times` times: at base, base + stride... */
+static int layout_append(struct dwarf_types *t, struct lvec *l, uint32_t sub, uint64_t base, uint64_t stride,
+                         uint64_t times, int depth)
+{
+    if (layout_build(t, sub, depth + 1) != 0)
+        return -1;
+    const struct layout_span *sp = &t->spans[sub];   /* spans never move; lfields do, but not below */
+    if (sp->state & LAYOUT_TRUNCATED)
+        l->truncated = 1;
+    for (uint64_t k = 0; k < times && sp->count && !l->truncated; k++) {
+        for (uint32_t i = 0; i < sp->count && !l->truncated; i++) {
+            const struct dwarf_ptr_field *f = &t->lfields[sp->first + i];
+            if (lvec_push(l, base + k * stride + f->offset, f->pointee) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int lfield_cmp(const void *a, const void *b)
+{
+    const struct lfield_seq *x = a, *y = b;
+    if (x->f.offset != y->f.offset)
+        return x->f.offset < y->f.offset ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Sorts by offset, keeps the first field found at each offset, stores the layout of s. */
+static int layout_store(struct dwarf_types *t, uint32_t s, struct lvec *l)
+{
+    int sorted = 1;
+    for (size_t i = 1; i < l->n && sorted; i++)
+        sorted = l->v[i - 1].f.offset < l->v[i].f.offset;
+    if (!sorted)
+        qsort(l->v, l->n, sizeof *l->v, lfield_cmp);
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (n == 0 || l->v[n - 1].f.offset != l->v[i].f.offset)
+            l->v[n++] = l->v[i];
+    if (t->nlfields + n > LAYOUT_TOTAL) {   /* hostile DWARF: many huge layouts */
+        n = t->nlfields < LAYOUT_TOTAL ? LAYOUT_TOTAL - t->nlfields : 0;
+        l->truncated = 1;
+    }
+    if (grow(&t->lfields, &t->lfields_cap, t->nlfields + n, sizeof *t->lfields) != 0)
+        return -1;
+    struct layout_span *sp = &t->spans[s];
+    sp->first = (uint32_t)t->nlfields;
+    sp->count = (uint32_t)n;
+    for (size_t i = 0; i < n; i++)
+        t->lfields[t->nlfields++] = l->v[i].f;
+    sp->state = (uint8_t)(LAYOUT_DONE | (l->truncated ? LAYOUT_TRUNCATED : 0));
+    return 0;
+}
+
+/* Builds the layout of stripped type s once. A type that contains itself
+ * (only corrupt DWARF does) contributes nothing where it recurs. */
+static int layout_build(struct dwarf_types *t, uint32_t s, int depth)
+{
+    struct layout_span *sp = &t->spans[s];
+    if (sp->state != LAYOUT_NONE || depth > MAX_CHAIN)
+        return 0;
+    sp->state = LAYOUT_BUSY;
+    struct lvec l = { NULL, 0, 0, 0 };
+    const struct dtype d = t->types[s];
+    int rc = 0;
+    switch (d.kind) {
+    case DK_POINTER: case DK_REFERENCE: {
+        uint32_t p = useful_pointee(t, d.target);
+        if (p != DWARF_TYPE_NONE)
+            rc = lvec_push(&l, 0, p);
+        break;
+    }
+    case DK_STRUCT: case DK_CLASS: case DK_UNION:
+        for (uint32_t k = 0; k < d.count && rc == 0 && !l.truncated; k++) {
+            const struct dmember m = t->members[d.first + k];
+            uint32_t mt = dwarf_type_strip(t, m.type);
+            if ((m.flags & M_BITFIELD) || m.offset == UINT32_MAX || !valid(t, mt))
+                continue;
+            rc = layout_append(t, &l, mt, m.offset, 0, 1, depth);
+        }
+        break;
+    case DK_ARRAY: {
+        uint32_t et = dwarf_type_strip(t, d.target);
+        uint64_t es = dwarf_type_size(t, et);
+        if (valid(t, et) && es && d.count)
+            rc = layout_append(t, &l, et, 0, es, d.count, depth);
+        break;
+    }
+    default:
+        break;
+    }
+    if (rc == 0)
+        rc = layout_store(t, s, &l);
+    if (rc != 0)
+        sp->state = LAYOUT_NONE;
+    free(l.v);
+    return rc;
+}
+
+int dwarf_type_layout(struct dwarf_types *types, uint32_t type, struct dwarf_layout *ret)
+{
+    memset(ret, 0, sizeof *ret);
+    ret->tail_elem = DWARF_TYPE_NONE;
+    uint32_t s = dwarf_type_strip(types, type);
+    if (!valid(types, s))
+        return -1;
+    if (!types->spans && !(types->spans = calloc(types->ntypes, sizeof *types->spans)))
+        return -1;
+    if (layout_build(types, s, 0) != 0)
+        return -1;
+    const struct layout_span *sp = &types->spans[s];
+    ret->fields = sp->count ? types->lfields + sp->first : NULL;
+    ret->nfields = sp->count;
+    ret->truncated = (sp->state & LAYOUT_TRUNCATED) != 0;
+    ret->size = dwarf_type_size(types, s);
+    /* A flexible array member: the last member, an array of unknown length. */
+    const struct dtype *d = &types->types[s];
+    if (d->kind != DK_STRUCT && d->kind != DK_CLASS)
+        return 0;
+    const struct dmember *last = NULL;
+    for (uint32_t k = 0; k < d->count; k++) {
+        const struct dmember *m = &types->members[d->first + k];
+        if (!(m->flags & M_BITFIELD) && m->offset != UINT32_MAX && (!last || m->offset >= last->offset))
+            last = m;
+    }
+    uint32_t mt = last ? dwarf_type_strip(types, last->type) : DWARF_TYPE_NONE;
+    if (valid(types, mt) && types->types[mt].kind == DK_ARRAY && types->types[mt].count == 0) {
+        uint32_t et = dwarf_type_strip(types, types->types[mt].target);
+        if (valid(types, et) && dwarf_type_size(types, et) > 0) {
+            ret->tail_elem = et;
+            ret->tail_offset = last->offset;
+        }
+    }
     return 0;
 }

@@ -56,6 +56,30 @@ uint32_t dwarf_type_by_name(const struct dwarf_types *types, const char *name);
 int dwarf_field_at(const struct dwarf_types *types, uint32_t type, uint64_t offset,
                    char *buf, size_t buflen, uint32_t *word_type_ret, uint32_t *pointee_ret);
 
+/* The pointer words of an object of a type, for typing whole heaps. */
+#define DWARF_LAYOUT_MAX 16384    /* fields per type at most: longer arrays are expanded in part */
+struct dwarf_ptr_field {
+    uint32_t offset;     /* byte offset of the pointer word */
+    uint32_t pointee;    /* what it points to, typedefs and cv-qualifiers stripped */
+};
+struct dwarf_layout {
+    const struct dwarf_ptr_field *fields;   /* sorted by offset, one per offset */
+    uint32_t nfields;
+    int truncated;           /* an array was expanded only in part (DWARF_LAYOUT_MAX) */
+    uint64_t size;           /* dwarf_type_size */
+    uint32_t tail_elem;      /* a trailing flexible array member's element type, or DWARF_TYPE_NONE */
+    uint64_t tail_offset;    /* and its offset: the elements repeat from there to the end of a block */
+};
+/* The layout of `type` (typedefs and qualifiers stripped): every pointer or
+ * reference word, recursing into members, base classes, nested structs and
+ * unions (where members overlap, the first pointer member at an offset) and
+ * arrays; a pointer type itself is one field at offset 0. Pointers to void
+ * and to functions (vtable pointers too) are left out: they name no type.
+ * Built once per type and cached in the table (hence not const, and not
+ * thread-safe); `fields` stays valid until the next call on the same table.
+ * Returns 0, or -1 if type is unknown. */
+int dwarf_type_layout(struct dwarf_types *types, uint32_t type, struct dwarf_layout *ret);
+
 size_t dwarf_types_count(const struct dwarf_types *types);
 /* Bytes the table holds (types, members, globals, names), for statistics. */
 size_t dwarf_types_memory(const struct dwarf_types *types);

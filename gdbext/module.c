@@ -6,7 +6,11 @@
 #include <Python.h>
 #include <string.h>
 #include "describe.h"
+#include "domstats.h"
+#include "merged.h"
 #include "module_glibc.h"
+#include "module_heapwide.h"
+#include "module_types.h"
 #include "session.h"
 
 static PyObject *RetainError;
@@ -508,29 +512,81 @@ static int compile_filter(const char *option, const char *pattern, struct filter
     return 0;
 }
 
+/* --through: a hop matches when its field or the type of the block it
+ * leads to matches the pattern (types: heap-wide, heaptypes.h). */
+struct through {
+    struct retain_session *s;
+    const struct filter *f;
+};
+
+static int hop_matches(struct retain_session *s, const struct filter *f, const char *field, uint32_t dst)
+{
+    if (filter_match(f, field))
+        return 1;
+    const char *type = heap_types_name(&s->types, s, dst);
+    return type && filter_match(f, type);
+}
+
+static int through_edge(void *ctx, uint32_t src, uint32_t dst)
+{
+    struct through *th = ctx;
+    const struct heap_types *ht = &th->s->types;
+    uint32_t tref = ht->type_of[src];
+    struct type_ref ft = tref == HT_UNKNOWN ? (struct type_ref){ OBJ_NONE, DWARF_TYPE_NONE } : ht->refs[tref];
+    char field[160];
+    describe_field(th->s, src, dst, ft, tref != HT_UNKNOWN && ht->is_array[src], field, sizeof field);
+    return hop_matches(th->s, th->f, field, dst);
+}
+
+static int through_root(void *ctx, uint64_t redge, uint32_t dst)
+{
+    struct through *th = ctx;
+    struct query_path p = { .redge = redge, .blocks = &dst, .nblocks = 1 };
+    struct root_desc rd;
+    struct hop_desc hop;
+    describe_path(th->s, &p, &rd, &hop);
+    return hop_matches(th->s, th->f, hop.field, dst);
+}
+
 static PyObject *s_paths(SessionObject *self, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = { "addr", "n", "kinds", "max_depth", "root", "exclude_root", NULL };
+    static char *kwlist[] = { "addr", "n", "kinds", "max_depth", "root", "exclude_root", "through", NULL };
     unsigned long long addr;
     unsigned int n = 1, max_depth = 0;
     PyObject *kinds = Py_None;
-    const char *root_pat = NULL, *exclude_pat = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "K|IOIzz", kwlist, &addr, &n, &kinds, &max_depth,
-                                     &root_pat, &exclude_pat))
+    const char *root_pat = NULL, *exclude_pat = NULL, *through_pat = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "K|IOIzzz", kwlist, &addr, &n, &kinds, &max_depth,
+                                     &root_pat, &exclude_pat, &through_pat))
         return NULL;
     struct root_judge judge = { .s = self->s };
-    struct filter *root_f = NULL, *exclude_f = NULL;
-    if (compile_filter("--root", root_pat, &root_f) || compile_filter("--exclude-root", exclude_pat, &exclude_f)) {
+    struct filter *root_f = NULL, *exclude_f = NULL, *through_f = NULL;
+    if (compile_filter("--root", root_pat, &root_f) || compile_filter("--exclude-root", exclude_pat, &exclude_f) ||
+        compile_filter("--through", through_pat, &through_f)) {
         filter_destroy(root_f);
+        filter_destroy(exclude_f);
         return NULL;
     }
     judge.root = root_pat ? root_f : NULL;
     judge.exclude = exclude_pat ? exclude_f : NULL;
+    struct through th = { .s = self->s, .f = through_f };
     struct path_query q = { .want = n ? n : 1, .max_depth = max_depth, .kinds = kinds_mask(kinds),
                             .judge = describe_root_judge, .judge_ctx = &judge };
+    if (through_pat && *through_pat) {
+        struct retain_error *terr = session_types(self->s);
+        if (terr) {
+            filter_destroy(root_f);
+            filter_destroy(exclude_f);
+            filter_destroy(through_f);
+            return raise_error(terr);
+        }
+        q.through_edge = through_edge;
+        q.through_root = through_root;
+        q.through_ctx = &th;
+    }
     if (PyErr_Occurred() || inuse_block(self, addr, &q.target)) {
         filter_destroy(root_f);
         filter_destroy(exclude_f);
+        filter_destroy(through_f);
         return NULL;
     }
     struct query_path *paths;
@@ -539,6 +595,7 @@ static PyObject *s_paths(SessionObject *self, PyObject *args, PyObject *kw)
     struct retain_error *err = query_paths(&self->s->graph, &self->s->roots, &q, &paths, &npaths, &truncated);
     filter_destroy(root_f);
     filter_destroy(exclude_f);
+    filter_destroy(through_f);
     if (err)
         return raise_error(err);
     PyObject *list = PyList_New(npaths);
@@ -704,6 +761,75 @@ static PyObject *s_tls_symbols(SessionObject *self, PyObject *noargs)
     return out;
 }
 
+static PyObject *s_merged(SessionObject *self, PyObject *args, PyObject *kw);
+
+/* group_counts() -> [blocks each root group keeps alive], for the groups the
+ * dominators were last computed with (_retain.dominators). */
+static PyObject *s_group_counts(SessionObject *self, PyObject *noargs)
+{
+    (void)noargs;
+    struct retain_session *s = self->s;
+    if (!s->dom_ready)
+        return PyErr_Format(RetainError, "dominators have not been computed");
+    uint64_t *counts = calloc((size_t)s->dom.ngroups + 1, sizeof *counts);
+    if (!counts)
+        return PyErr_NoMemory();
+    struct retain_error *err = domstats_group_counts(s, counts);
+    PyObject *list = err ? NULL : PyList_New(s->dom.ngroups);
+    for (uint32_t g = 0; list && g < s->dom.ngroups; g++)
+        PyList_SET_ITEM(list, g, PyLong_FromUnsignedLongLong(counts[g]));
+    free(counts);
+    return err ? raise_error(err) : list;
+}
+
+/* type_totals() -> [(count, shallow, retained, largest block addr or None)]
+ * per type view (as _retain.type_index numbers them). */
+static PyObject *s_type_totals(SessionObject *self, PyObject *noargs)
+{
+    (void)noargs;
+    struct retain_session *s = self->s;
+    struct retain_error *err = session_types(s);
+    if (err)
+        return raise_error(err);
+    if (!s->dom_ready)
+        return PyErr_Format(RetainError, "dominators have not been computed");
+    uint32_t nviews = 2 * s->types.nrefs;
+    struct type_total *totals = calloc((size_t)nviews + 1, sizeof *totals);
+    if (!totals)
+        return PyErr_NoMemory();
+    err = domstats_type_totals(s, totals);
+    PyObject *list = err ? NULL : PyList_New(nviews);
+    for (uint32_t v = 0; list && v < nviews; v++) {
+        const struct type_total *t = &totals[v];
+        PyObject *largest = t->largest == UINT32_MAX ? (Py_INCREF(Py_None), Py_None)
+                                                     : PyLong_FromUnsignedLongLong(s->blocks.blocks[t->largest].addr);
+        PyList_SET_ITEM(list, v, Py_BuildValue("(KKKN)", (unsigned long long)t->count, (unsigned long long)t->shallow,
+                                               (unsigned long long)t->retained, largest));
+    }
+    free(totals);
+    return err ? raise_error(err) : list;
+}
+
+/* root_edge_roots() -> [root dict] for each root edge, in graph order (the
+ * order _retain.dominators' groups follow). */
+static PyObject *s_root_edge_roots(SessionObject *self, PyObject *noargs)
+{
+    (void)noargs;
+    const struct graph *g = &self->s->graph;
+    PyObject *list = PyList_New((Py_ssize_t)g->nredges);
+    for (uint64_t i = 0; list && i < g->nredges; i++) {
+        struct root_desc d;
+        describe_root(self->s, &g->redges[i], &d);
+        PyObject *r = root_dict(&d);
+        if (!r) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, r);
+    }
+    return list;
+}
+
 static PyMethodDef session_methods[] = {
     { "tls_symbols", (PyCFunction)s_tls_symbols, METH_NOARGS, "[(objfile, [thread-local names])]" },
     { "mappings", (PyCFunction)s_mappings, METH_NOARGS, "[(start, end, offset, prot, path)]" },
@@ -721,6 +847,12 @@ static PyMethodDef session_methods[] = {
     { "paths", (PyCFunction)(void (*)(void))s_paths, METH_VARARGS | METH_KEYWORDS,
       "paths(addr, n=1, kinds=None, max_depth=0) -> (paths, truncated)" },
     { "referrers", (PyCFunction)s_referrers, METH_VARARGS, "referrers(addr) -> list" },
+    { "group_counts", (PyCFunction)s_group_counts, METH_NOARGS, "group_counts() -> [blocks per root group]" },
+    { "type_totals", (PyCFunction)s_type_totals, METH_NOARGS,
+      "type_totals() -> [(count, shallow, retained, largest addr)] per type view" },
+    { "root_edge_roots", (PyCFunction)s_root_edge_roots, METH_NOARGS, "root_edge_roots() -> [root dict] per root edge" },
+    { "merged", (PyCFunction)(void (*)(void))s_merged, METH_VARARGS | METH_KEYWORDS,
+      "merged(kind, views=None, kinds=None, root=None, exclude_root=None) -> merged shortest paths" },
     { "distance", (PyCFunction)s_distance, METH_VARARGS, "distance(addr) -> int or None" },
     { "block_type", (PyCFunction)s_block_type, METH_VARARGS, "block_type(addr) -> dynamic C++ type or None" },
     { "stats", (PyCFunction)s_stats, METH_NOARGS, "stats() -> dict" },
@@ -738,7 +870,176 @@ static PyTypeObject SessionType = {
     .tp_methods = session_methods,
 };
 
+/* Marks the targets of a merged path query: "types" (blocks whose type
+ * view is in views, numbered as _retain.type_index does: 2 * type + array)
+ * or "leaked" (in-use blocks no root reaches). -1 with an exception set. */
+static int mark_targets(struct retain_session *s, const char *kind, PyObject *views, uint64_t *bits)
+{
+    const struct block_table *t = &s->blocks;
+    if (strcmp(kind, "leaked") == 0) {
+        const uint32_t *dist;
+        struct retain_error *err = session_distances(s, &dist);
+        if (err) {
+            raise_error(err);
+            return -1;
+        }
+        for (uint32_t id = 0; id < t->n; id++)
+            if (block_state(t, id) == BLOCK_INUSE && dist[id] == DIST_NONE)
+                bits[id >> 6] |= 1ull << (id & 63);
+        return 0;
+    }
+    if (strcmp(kind, "types") != 0 || views == Py_None) {
+        PyErr_Format(PyExc_ValueError, "merged: kind must be 'types' (with views) or 'leaked'");
+        return -1;
+    }
+    const struct heap_types *ht = &s->types;
+    uint8_t *wanted = calloc(2 * (size_t)ht->nrefs + 2, 1);
+    PyObject *seq = wanted ? PySequence_Fast(views, "merged: views must be a sequence") : NULL;
+    if (!seq) {
+        free(wanted);
+        return wanted ? -1 : (PyErr_NoMemory(), -1);
+    }
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+        long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, i));
+        if (v >= 0 && (size_t)v < 2 * (size_t)ht->nrefs)
+            wanted[v] = 1;
+    }
+    Py_DECREF(seq);
+    for (uint32_t id = 0; id < t->n; id++) {
+        uint32_t ty = ht->type_of[id];
+        if (block_state(t, id) == BLOCK_INUSE && ty != HT_UNKNOWN && wanted[2 * (size_t)ty + ht->is_array[id]])
+            bits[id >> 6] |= 1ull << (id & 63);
+    }
+    free(wanted);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* One node of a merged tree: (parent index or -1, root dict or None, field,
+ * type, blocks, bytes, block addr). A top node describes its root word and
+ * the field of the root's variable that holds the pointer. */
+static PyObject *merged_node_tuple(struct retain_session *s, const struct merged_tree *m, uint32_t i)
+{
+    const struct merged_node *node = &m->nodes[i];
+    struct heap_types *ht = &s->types;
+    char field[160];
+    PyObject *root = NULL;
+    long parent = -1;
+    if (node->parent == MERGED_TOP) {
+        uint32_t block = node->block;
+        struct query_path p = { .redge = node->redge, .blocks = &block, .nblocks = 1 };
+        struct root_desc rd;
+        struct hop_desc hop;
+        describe_path(s, &p, &rd, &hop);
+        snprintf(field, sizeof field, "%s", hop.field);
+        root = root_dict(&rd);
+        if (!root)
+            return NULL;
+    } else {
+        parent = (long)node->parent;
+        uint32_t from = m->nodes[node->parent].block, tref = ht->type_of[from];
+        struct type_ref ft = tref == HT_UNKNOWN ? (struct type_ref){ OBJ_NONE, DWARF_TYPE_NONE } : ht->refs[tref];
+        describe_field(s, from, node->block, ft, tref != HT_UNKNOWN && ht->is_array[from], field, sizeof field);
+    }
+    return Py_BuildValue("(lNsNKKK)", parent, root ? root : (Py_INCREF(Py_None), Py_None), field,
+                         str_or_none(heap_types_name(ht, s, node->block)), (unsigned long long)node->blocks,
+                         (unsigned long long)node->bytes, (unsigned long long)s->blocks.blocks[node->block].addr);
+}
+
+/* merged(kind, views=None, kinds=None, root=None, exclude_root=None):
+ * merged shortest paths to a set of blocks: kind "types" (blocks whose type
+ * view, as _retain.type_index numbers them, is in views) or "leaked"
+ * (in-use blocks no root reaches). Returns a dict: target/unreached
+ * blocks and bytes, and nodes, parents first: (parent index or -1, root
+ * dict or None, field, type, blocks, bytes, block addr). */
+static PyObject *s_merged(SessionObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = { "kind", "views", "kinds", "root", "exclude_root", NULL };
+    const char *kind, *root_pat = NULL, *exclude_pat = NULL;
+    PyObject *views = Py_None, *kinds = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|OOzz", kwlist, &kind, &views, &kinds, &root_pat, &exclude_pat))
+        return NULL;
+    struct retain_session *s = self->s;
+    struct retain_error *err = session_types(s);
+    if (err)
+        return raise_error(err);
+    uint64_t *targets = calloc(((size_t)s->blocks.n + 64) / 64, sizeof *targets);
+    if (!targets)
+        return PyErr_NoMemory();
+    if (mark_targets(s, kind, views, targets) < 0) {
+        free(targets);
+        return NULL;
+    }
+    struct filter *root_f = NULL, *exclude_f = NULL;
+    if (compile_filter("--root", root_pat, &root_f) || compile_filter("--exclude-root", exclude_pat, &exclude_f)) {
+        filter_destroy(root_f);
+        free(targets);
+        return NULL;
+    }
+    struct root_judge judge = { .s = s, .root = root_pat ? root_f : NULL, .exclude = exclude_pat ? exclude_f : NULL };
+    struct path_query q = { .kinds = kinds_mask(kinds), .judge = describe_root_judge, .judge_ctx = &judge };
+    struct merged_tree m;
+    err = PyErr_Occurred() ? NULL : merged_paths(&s->graph, &s->blocks, &s->roots, targets, &q, &m);
+    filter_destroy(root_f);
+    filter_destroy(exclude_f);
+    free(targets);
+    if (PyErr_Occurred())
+        return NULL;
+    if (err)
+        return raise_error(err);
+    PyObject *nodes = PyList_New(m.n);
+    for (uint32_t i = 0; nodes && i < m.n; i++) {
+        PyObject *item = merged_node_tuple(s, &m, i);
+        if (!item) {
+            Py_CLEAR(nodes);
+            break;
+        }
+        PyList_SET_ITEM(nodes, i, item);
+    }
+    PyObject *out = nodes ? Py_BuildValue("{s:K,s:K,s:K,s:K,s:N}", "target_blocks", (unsigned long long)m.target_blocks,
+                                          "target_bytes", (unsigned long long)m.target_bytes,
+                                          "unreached_blocks", (unsigned long long)m.unreached_blocks,
+                                          "unreached_bytes", (unsigned long long)m.unreached_bytes, "nodes", nodes)
+                          : NULL;
+    merged_tree_deinit(&m);
+    return out;
+}
+
+/* match(option, pattern, [str or None]) -> [indexes of the strings the
+ * PCRE2 pattern matches]: the filters' one matcher, for names Python has. */
+static PyObject *mod_match(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *option, *pattern;
+    PyObject *names;
+    if (!PyArg_ParseTuple(args, "szO", &option, &pattern, &names))
+        return NULL;
+    struct filter *f;
+    if (compile_filter(option, pattern, &f))
+        return NULL;
+    PyObject *seq = PySequence_Fast(names, "match: names must be a sequence");
+    PyObject *out = seq ? PyList_New(0) : NULL;
+    for (Py_ssize_t i = 0; out && i < PySequence_Fast_GET_SIZE(seq); i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+        const char *text = item == Py_None ? NULL : PyUnicode_AsUTF8(item);
+        if (item != Py_None && !text) {
+            Py_CLEAR(out);
+            break;
+        }
+        if (filter_match(f, text)) {
+            PyObject *index = PyLong_FromSsize_t(i);
+            if (!index || PyList_Append(out, index) < 0)
+                Py_CLEAR(out);
+            Py_XDECREF(index);
+        }
+    }
+    Py_XDECREF(seq);
+    filter_destroy(f);
+    return out;
+}
+
 static PyMethodDef module_methods[] = {
+    { "match", mod_match, METH_VARARGS,
+      "match(option, pattern, names) -> indexes of the names the PCRE2 pattern matches" },
     { "open_core", mod_open_core, METH_VARARGS, "open_core(path) -> Session" },
     { "open_live", mod_open_live, METH_VARARGS, "open_live(pid) -> Session" },
     { "open_callback", mod_open_callback, METH_VARARGS,
@@ -769,6 +1070,14 @@ PyMODINIT_FUNC PyInit__retain(void)
     PyModule_AddIntConstant(m, "PROT_W", MAP_PROT_W);
     PyModule_AddIntConstant(m, "PROT_X", MAP_PROT_X);
     if (module_glibc_add(m) < 0) {   /* find_glibc_layout (module_glibc.c) */
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (module_types_add(m) < 0) {   /* block_types, histogram... (module_types.c) */
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (module_heapwide_add(m) < 0) {   /* dominators, top_blocks, leaks... (module_heapwide.c) */
         Py_DECREF(m);
         return NULL;
     }

@@ -49,7 +49,7 @@ static int kind_rank(enum root_kind k)
     }
 }
 
-struct candidate { uint64_t redge; uint32_t block; int rank; };
+struct candidate { uint64_t redge; uint32_t block; int rank; };   /* block: a search state */
 
 static int cmp_candidate(const void *a, const void *b)
 {
@@ -59,17 +59,39 @@ static int cmp_candidate(const void *a, const void *b)
     return (x->redge > y->redge) - (x->redge < y->redge);
 }
 
-/* Collects the root edges (of the wanted kinds) that point at b, ranked:
- * by kind, and within a kind named variables before conservative words. */
-static int collect_roots(const struct graph *g, const struct root_set *rs, uint32_t b,
-                         const struct path_query *q, struct candidate **c, uint32_t *nc, uint32_t *capc)
+/* The search runs over states: block b before a --through hop is state b,
+ * after one (the chain from b on passes a matching hop) state b + n. Without
+ * --through only the first kind exists. */
+struct search {
+    const struct graph *g;
+    const struct path_query *q;
+    uint32_t n;
+};
+
+static uint32_t block_of(const struct search *x, uint32_t state)
 {
-    uint32_t kinds = q->kinds;
+    return state < x->n ? state : state - x->n;
+}
+
+/* Collects the root edges (of the wanted kinds) that point at state st's
+ * block, ranked: by kind, and within a kind named variables before
+ * conservative words. With --through, only those completing a passing chain. */
+static int collect_roots(const struct search *x, const struct root_set *rs, uint32_t st,
+                         struct candidate **c, uint32_t *nc, uint32_t *capc)
+{
+    const struct graph *g = x->g;
+    const struct path_query *q = x->q;
+    uint32_t b = block_of(x, st);
     uint64_t first, end;
     graph_root_edges_to(g, b, &first, &end);
     for (uint64_t i = first; i < end; i++) {
         enum root_kind k = graph_root_kind(rs, &g->redges[i]);
-        if (!(kinds & (1u << k)))
+        if (!(q->kinds & (1u << k)))
+            continue;
+        if (q->through_edge && st < x->n && !q->through_root(q->through_ctx, i, b))
+            continue;
+        int judged = q->judge ? q->judge(q->judge_ctx, &g->redges[i]) : 0;
+        if (judged < 0)
             continue;
         if (*nc == *capc) {
             uint32_t cap = *capc ? *capc * 2 : 64;
@@ -79,29 +101,25 @@ static int collect_roots(const struct graph *g, const struct root_set *rs, uint3
             *c = nc2;
             *capc = cap;
         }
-        int judged = q->judge ? q->judge(q->judge_ctx, &g->redges[i]) : 0;
-        if (judged < 0)
-            continue;
-        int rank = kind_rank(k) * 2 + judged;
-        (*c)[(*nc)++] = (struct candidate){ i, b, rank };
+        (*c)[(*nc)++] = (struct candidate){ i, st, kind_rank(k) * 2 + judged };
     }
     return 0;
 }
 
-/* Follows next[] from b to the target to materialise one path. */
-static struct retain_error *make_path(const uint32_t *next, uint32_t b, uint32_t target,
+/* Follows next[] from state st to the target to materialise one path. */
+static struct retain_error *make_path(const struct search *x, const uint32_t *next, uint32_t st,
                                       uint64_t redge, struct query_path *p)
 {
     uint32_t len = 1;
-    for (uint32_t x = b; x != target; x = next[x])
+    for (uint32_t s = st; next[s] != s; s = next[s])
         len++;
     p->blocks = malloc(len * sizeof *p->blocks);
     if (!p->blocks)
         return retain_errorf("out of memory for a path of %u hops", len);
     uint32_t i = 0;
-    for (uint32_t x = b; ; x = next[x]) {
-        p->blocks[i++] = x;
-        if (x == target)
+    for (uint32_t s = st; ; s = next[s]) {
+        p->blocks[i++] = block_of(x, s);
+        if (next[s] == s)
             break;
     }
     p->nblocks = len;
@@ -109,24 +127,46 @@ static struct retain_error *make_path(const uint32_t *next, uint32_t b, uint32_t
     return NULL;
 }
 
+/* One level backwards through the referrers of the states in [head, level_end). */
+static uint32_t expand(const struct search *x, uint32_t *next, uint32_t *queue, uint32_t head,
+                       uint32_t level_end, uint32_t tail)
+{
+    const struct graph *g = x->g;
+    const struct path_query *q = x->q;
+    for (; head < level_end; head++) {
+        uint32_t st = queue[head], b = block_of(x, st);
+        for (uint32_t e = g->rev_off[b]; e < g->rev_off[b + 1]; e++) {
+            uint32_t src = g->rev[e], to = src;
+            if (st >= x->n || (q->through_edge && q->through_edge(q->through_ctx, src, b)))
+                to = src + x->n;   /* the chain from src on passes a matching hop */
+            if (next[to] == UINT32_MAX) {
+                next[to] = st;
+                queue[tail++] = to;
+            }
+        }
+    }
+    return tail;
+}
+
 struct retain_error *query_paths(const struct graph *g, const struct root_set *rs,
                                  const struct path_query *q, struct query_path **paths_ret,
                                  uint32_t *npaths_ret, int *truncated_ret)
 {
-    uint32_t n = g->nblocks;
-    /* next[b]: the block one hop closer to the target; UINT32_MAX = unseen. */
-    uint32_t *next = malloc((size_t)n * sizeof *next);
-    uint32_t *queue = malloc((size_t)n * sizeof *queue);
+    struct search x = { g, q, g->nblocks };
+    size_t nstates = (size_t)g->nblocks * (q->through_edge ? 2 : 1);
+    /* next[st]: the state one hop closer to the target; UINT32_MAX = unseen. */
+    uint32_t *next = malloc(nstates * sizeof *next);
+    uint32_t *queue = malloc(nstates * sizeof *queue);
     struct query_path *paths = calloc(q->want ? q->want : 1, sizeof *paths);
     struct candidate *cand = NULL;
     uint32_t ncand = 0, capcand = 0, npaths = 0;
     struct retain_error *err = NULL;
     *truncated_ret = 0;
     if (!next || !queue || !paths) {
-        err = retain_errorf("out of memory for a path search over %u blocks", n);
+        err = retain_errorf("out of memory for a path search over %u blocks", g->nblocks);
         goto out;
     }
-    memset(next, 0xff, (size_t)n * sizeof *next);
+    memset(next, 0xff, nstates * sizeof *next);
     next[q->target] = q->target;
     queue[0] = q->target;
     uint32_t head = 0, tail = 1, depth = 1;
@@ -138,28 +178,25 @@ struct retain_error *query_paths(const struct graph *g, const struct root_set *r
         uint32_t level_end = tail;
         ncand = 0;
         for (uint32_t i = head; i < level_end; i++)
-            if (collect_roots(g, rs, queue[i], q, &cand, &ncand, &capcand)) {
+            if (collect_roots(&x, rs, queue[i], &cand, &ncand, &capcand)) {
                 err = retain_errorf("out of memory for path candidates");
                 goto out;
             }
         qsort(cand, ncand, sizeof *cand, cmp_candidate);
         for (uint32_t i = 0; i < ncand && npaths < q->want; i++) {
-            err = make_path(next, cand[i].block, q->target, cand[i].redge, &paths[npaths]);
+            /* the same root word may complete chains from both states of a block */
+            int dup = 0;
+            for (uint32_t k = 0; k < npaths && !dup; k++)
+                dup = paths[k].redge == cand[i].redge;
+            if (dup)
+                continue;
+            err = make_path(&x, next, cand[i].block, cand[i].redge, &paths[npaths]);
             if (err)
                 goto out;
             npaths++;
         }
-        /* Expand one level backwards through the referrers. */
-        for (; head < level_end; head++) {
-            uint32_t b = queue[head];
-            for (uint32_t e = g->rev_off[b]; e < g->rev_off[b + 1]; e++) {
-                uint32_t src = g->rev[e];
-                if (next[src] == UINT32_MAX) {
-                    next[src] = b;
-                    queue[tail++] = src;
-                }
-            }
-        }
+        tail = expand(&x, next, queue, head, level_end, tail);
+        head = level_end;
         depth++;
     }
 out:

@@ -34,6 +34,11 @@ struct path_query {
     uint32_t max_depth;   /* 0: unlimited */
     root_judge_fn judge;  /* optional: at equal length, precise roots first */
     void *judge_ctx;
+    /* optional (--through): only chains with a hop these accept count. The
+     * hop into block dst from block src, or from root edge redge. */
+    int (*through_edge)(void *ctx, uint32_t src, uint32_t dst);
+    int (*through_root)(void *ctx, uint64_t redge, uint32_t dst);
+    void *through_ctx;
 };
 
 /* Paths shortest first. *truncated_ret: the depth limit stopped the search

@@ -39,6 +39,10 @@ void session_destroy(struct retain_session *s)
         return;
     graph_deinit(&s->graph);
     free(s->dist);
+    heap_types_deinit(&s->types);
+    dominators_deinit(&s->dom);
+    free(s->dom_groups);
+    leaks_deinit(&s->leaks);
     root_set_deinit(&s->roots);
     heap_report_deinit(&s->heap);
     block_table_deinit(&s->blocks);
@@ -140,5 +144,18 @@ struct retain_error *session_distances(struct retain_session *s, const uint32_t 
 size_t session_memory(const struct retain_session *s)
 {
     return block_table_memory(&s->blocks) + graph_memory(&s->graph) +
-           (s->dist ? (size_t)s->blocks.n * sizeof *s->dist : 0);
+           (s->dist ? (size_t)s->blocks.n * sizeof *s->dist : 0) +
+           (s->types_ready ? (size_t)s->types.n * 5 : 0);
+}
+
+struct retain_error *session_types(struct retain_session *s)
+{
+    if (s->types_ready)
+        return NULL;
+    if (!s->built)
+        return retain_errorf("the reference graph has not been built");
+    struct retain_error *err = heap_types_compute(s, &s->types);
+    if (!err)
+        s->types_ready = 1;
+    return err;
 }

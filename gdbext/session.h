@@ -6,9 +6,12 @@
 
 #include <stdint.h>
 #include "blocks.h"
+#include "dominators.h"
 #include "error.h"
 #include "graph.h"
 #include "heap_glibc.h"
+#include "heaptypes.h"
+#include "leaks.h"
 #include "memory.h"
 #include "naming.h"
 #include "query.h"
@@ -25,6 +28,14 @@ struct retain_session {
     struct naming naming;
     double seconds_walk, seconds_roots, seconds_graph, seconds_bfs;
     uint64_t memory_limit;    /* bytes for the engine's own tables; 0: none */
+    struct heap_types types;  /* every block's type (heaptypes.c), once types_ready */
+    int types_ready;
+    struct dominators dom;    /* dominator tree and retained sizes (dominators.c), once dom_ready */
+    uint32_t *dom_groups;     /* the root-edge groups dom was made with (module_heapwide.c); NULL: none */
+    int dom_ready;
+    struct leak_report leaks; /* leaks.c, once leaks_ready */
+    int leaks_ready;
+    double seconds_dominators, seconds_leaks;
 };
 
 /* Takes ownership of mem. */
@@ -35,6 +46,9 @@ struct retain_error *session_walk_glibc(struct retain_session *s, const struct g
 /* Adds the mapping-derived roots, then scans everything into the graph. */
 struct retain_error *session_build(struct retain_session *s, graph_progress_fn progress, void *ctx);
 struct retain_error *session_distances(struct retain_session *s, const uint32_t **dist_ret);
+
+/* Every block's type (heaptypes.h), computed on first need. */
+struct retain_error *session_types(struct retain_session *s);
 
 size_t session_memory(const struct retain_session *s);
 double session_now(void);

@@ -9,6 +9,9 @@
 #                            of it and print what retains its target block
 #   scripts/setup.sh test    deps + build, then make check (C unit tests) and
 #                            pytest (gdb tests)
+#   scripts/setup.sh fuzz [SECONDS]
+#                            deps, then fuzz/run.sh: libFuzzer on the engine's
+#                            parsers, SECONDS per target (default 60)
 #
 # Environment:
 #   RETAIN_CONFIGURE_FLAGS   flags for ./configure (default: --enable-sanitizers,
@@ -21,6 +24,7 @@ readonly PACKAGES=(
     build-essential autoconf automake libtool pkg-config
     gdb gdbserver g++ libdwarf-dev libelf-dev zlib1g-dev libpcre2-dev
     python3-dev python3-pytest libc6-dbg
+    clang-14 libclang-rt-14-dev
 )
 readonly PYTHON=/usr/bin/python3   # Debian's, the one python3-pytest is for
 readonly JOBS=${RETAIN_JOBS:-2}
@@ -33,7 +37,7 @@ say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'setup.sh: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-    sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '2,/^[^#]/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 }
 
 # --- deps ------------------------------------------------------------------------
@@ -170,11 +174,20 @@ cmd_test() {
     esac
 }
 
+# --- fuzz ------------------------------------------------------------------------
+# fuzz/run.sh builds its own targets with clang (not the configured tree).
+cmd_fuzz() {
+    cmd_deps
+    say "fuzz: fuzz/run.sh ${1:-60} (seconds per target)"
+    bash fuzz/run.sh "${1:-60}" || die "fuzzing failed: see fuzz/build/logs/ and fuzz/build/crashes/"
+}
+
 case ${1:-} in
     deps) cmd_deps ;;
     build) cmd_build ;;
     demo) cmd_demo ;;
     test) cmd_test ;;
+    fuzz) cmd_fuzz "${2:-60}" ;;
     -h | --help | help) usage ;;
     *)
         usage

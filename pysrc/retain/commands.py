@@ -6,7 +6,7 @@ import gdb
 
 import _retain
 
-from . import engine, glibc, render, sizes
+from . import engine, glibc, heapwide, render, sizes
 from .errors import RetainError
 
 ROOT_KINDS = ("global", "stack", "register", "tls", "mapping")
@@ -151,6 +151,8 @@ def _scope(args, kinds):
         text = (text or " from roots") + " matching /%s/" % args.root
     if getattr(args, "exclude_root", None):
         text = (text or " from roots") + " not matching /%s/" % args.exclude_root
+    if getattr(args, "through", None):
+        text += " through /%s/" % args.through
     return text
 
 
@@ -178,14 +180,21 @@ gdb exit with status 1 (see also `set retain exit-on-error`)."""
 
     def run(self, argv, from_tty):
         p = _parser("retain path")
-        p.add_argument("address", nargs="+")
+        p.add_argument("address", nargs="*")
         p.add_argument("-n", type=int, default=1)
         p.add_argument("--kind")
         p.add_argument("--max-depth", type=int, default=None)
         p.add_argument("--fail-if", choices=("reachable", "unreachable"))
         p.add_argument("--root", help="only roots whose name matches this PCRE2 pattern")
         p.add_argument("--exclude-root", help="no roots whose name matches this PCRE2 pattern")
+        p.add_argument("--type", help="every block whose type matches: merged paths")
+        p.add_argument("--leaked", action="store_true", help="every leaked block: merged paths")
+        p.add_argument("--through", help="only chains through a field or type matching this pattern")
         args = p.parse_args(argv)
+        if args.type or args.leaked:
+            return self.merged(args)
+        if not args.address:
+            raise RetainError("retain path: give an address, or --type RE / --leaked (see 'help retain path')")
         if args.n < 1:
             raise RetainError("retain path: -n must be at least 1")
         max_depth = args.max_depth if args.max_depth is not None else int(gdb.parameter("retain max-depth") or 0)
@@ -198,7 +207,8 @@ gdb exit with status 1 (see also `set retain exit-on-error`)."""
         if block is None or block["state"] != "in-use":
             raise RetainError(_not_in_use_message(addr, block))
         paths, truncated = analysis.session.paths(addr, n=args.n, kinds=kinds, max_depth=max_depth,
-                                                  root=args.root, exclude_root=args.exclude_root)
+                                                  root=args.root, exclude_root=args.exclude_root,
+                                                  through=args.through)
         target_type = paths[0]["hops"][-1][2] if paths else analysis.session.block_type(block["addr"])
         obj = render.envelope("path", {
             "target": render.block_json(addr, block, target_type),
@@ -215,6 +225,18 @@ gdb exit with status 1 (see also `set retain exit-on-error`)."""
             raise RetainError("0x%x is reachable (--fail-if reachable)" % addr)
         if args.fail_if == "unreachable" and not paths:
             raise RetainError("0x%x is unreachable (--fail-if unreachable)" % addr)
+
+    @staticmethod
+    def merged(args):
+        if args.address:
+            raise RetainError("retain path: --type and --leaked take no address")
+        if args.type and args.leaked:
+            raise RetainError("retain path: give --type or --leaked, not both")
+        kinds = parse_kinds(args.kind)
+        analysis = engine.current(progress=not args.json)
+        body, lines = heapwide.merged_path(analysis, args, kinds)
+        obj = render.envelope("path", body, analysis)
+        _emit(args, lines + _warning_lines(obj), obj)
 
     @staticmethod
     def text(addr, block, target_type, paths, truncated, scope, max_depth, obj):
@@ -244,24 +266,31 @@ gdb exit with status 1 (see also `set retain exit-on-error`)."""
 class WhoCommand(_RetainCommand):
     """Show every direct referrer of a heap block.
 
-Usage: retain who ADDR [--json]
+Usage: retain who ADDR [--type RE] [--root RE] [--exclude-root RE] [--json]
+
+--type keeps the block referrers whose type matches; --root and
+--exclude-root keep or drop root referrers by name (PCRE2 patterns).
 
 Lists the heap blocks (with the offset and field of the pointer word) and the
 roots (globals, stack slots, registers, thread-local storage, other mappings)
 that point into ADDR's block."""
 
     name = "who"
+    options = ("--type", "--root", "--exclude-root", "--json")
 
     def run(self, argv, from_tty):
         p = _parser("retain who")
         p.add_argument("address", nargs="+")
+        p.add_argument("--type")
+        p.add_argument("--root")
+        p.add_argument("--exclude-root")
         args = p.parse_args(argv)
         addr = parse_address(" ".join(args.address))
         analysis = engine.current(progress=not args.json)
         block = _lookup(analysis, addr)
         if block is None or block["state"] != "in-use":
             raise RetainError(_not_in_use_message(addr, block))
-        refs = analysis.session.referrers(addr)
+        refs = heapwide.filter_referrers(analysis.session, analysis.session.referrers(addr), args)
         target_type = analysis.session.block_type(block["addr"])
         items, lines = [], []
         for ref in refs:
@@ -392,6 +421,87 @@ filter), the engine's memory, and the time each phase took."""
         _emit(args, lines + _warning_lines(obj), obj)
 
 
+class HistogramCommand(_RetainCommand):
+    """Count and bytes of in-use blocks per type.
+
+Usage: retain histogram [--type RE] [--sort bytes|count|name] [--json]
+
+Types come from DWARF, propagated from typed roots through typed pointer
+fields across the whole heap, and from C++ vtables (the dynamic type);
+blocks of unknown type are counted per usable size. --type keeps the rows
+whose type matches the PCRE2 pattern."""
+
+    name = "histogram"
+    options = ("--type", "--sort", "--json")
+
+    def run(self, argv, from_tty):
+        p = _parser("retain histogram")
+        p.add_argument("--type")
+        p.add_argument("--sort", choices=sorted(heapwide.SORT_KEYS), default="bytes")
+        args = p.parse_args(argv)
+        analysis = engine.current(progress=not args.json)
+        body, lines = heapwide.histogram(analysis, args.type, args.sort)
+        obj = render.envelope("histogram", body, analysis)
+        _emit(args, lines + _warning_lines(obj), obj)
+
+
+class TopCommand(_RetainCommand):
+    """Show what retains the most memory.
+
+Usage: retain top [N] [--by block|type|root] [--type RE] [--root RE]
+                  [--exclude-root RE] [--json]
+
+The N (default 10) blocks, types or roots that retain the most bytes: a
+block's retained size is what would be freed if it were gone (itself and
+every block only it keeps alive, by the dominator tree). --by type sums the
+blocks of each type without counting a block twice; --by root counts what
+each root variable alone keeps alive. Each entry shows its shortest chain.
+--type keeps entries whose type matches; --root / --exclude-root leave roots
+out of the graph (what only they held then retains nothing)."""
+
+    name = "top"
+    options = ("--by", "--type", "--root", "--exclude-root", "--json")
+
+    def run(self, argv, from_tty):
+        p = _parser("retain top")
+        p.add_argument("n", nargs="?", type=int, default=10)
+        p.add_argument("--by", choices=("block", "type", "root"), default="block")
+        p.add_argument("--type")
+        p.add_argument("--root")
+        p.add_argument("--exclude-root")
+        args = p.parse_args(argv)
+        if args.n < 1:
+            raise RetainError("retain top: N must be at least 1")
+        analysis = engine.current(progress=not args.json)
+        body, lines = heapwide.top(analysis, args)
+        obj = render.envelope("top", body, analysis)
+        _emit(args, lines + _warning_lines(obj), obj)
+
+
+class LeaksCommand(_RetainCommand):
+    """Show in-use blocks that no root reaches, grouped by what holds them.
+
+Usage: retain leaks [--type RE] [--json]
+
+A leak root is a block (or a cycle of blocks) that nothing else leaked
+points to; every other leaked block is lost because a leak root holds it.
+Each leak root shows the bytes it takes down with it; --type keeps the leak
+roots whose type matches. (Garbage-collected heaps have no leaks in this
+sense: use retain top there.)"""
+
+    name = "leaks"
+    options = ("--type", "--json")
+
+    def run(self, argv, from_tty):
+        p = _parser("retain leaks")
+        p.add_argument("--type")
+        args = p.parse_args(argv)
+        analysis = engine.current(progress=not args.json)
+        body, lines = heapwide.leaks(analysis, args)
+        obj = render.envelope("leaks", body, analysis)
+        _emit(args, lines + _warning_lines(obj), obj)
+
+
 class MaxDepthParameter(gdb.Parameter):
     """Default limit on chain length for 'retain path' (0: no limit)."""
 
@@ -476,4 +586,7 @@ def register():
     WhoCommand()
     InfoCommand()
     StatsCommand()
+    HistogramCommand()
+    TopCommand()
+    LeaksCommand()
     engine.connect_events()

@@ -147,7 +147,7 @@ def path_document(obj, paths):
     return text[:at] + '"paths": [' + body + "]" + text[at + len(marker):]
 
 
-def _arrow(field, first):
+def arrow(field, first):
     """How a hop's field reads in a chain: `.buckets[3]` on the root,
     `->next` after a pointer, `+0x18` where no type is known."""
     if not field:
@@ -186,7 +186,7 @@ def _root_word(root):
 
 
 def _step(hops, start, count, root):
-    text = _arrow(hops[start][5], start == 0)
+    text = arrow(hops[start][5], start == 0)
     if start == 0:
         text = _root_word(root) + text
     return text + ("  x%d" % count if count > 1 else "")
@@ -207,7 +207,7 @@ def chain_line(root, hops):
         head += " (%s)" % root["type"]
     steps = []
     for start, count in fold(hops):
-        a = _arrow(hops[start][5], start == 0)
+        a = arrow(hops[start][5], start == 0)
         steps.append(a + (" x%d" % count if count > 1 else ""))
     return "%s %s  => %s" % (head, "".join(steps), _block_desc(hops[-1]))
 
