@@ -18,6 +18,7 @@
 #                            which sanitizes the C unit tests only); when set,
 #                            configure is run again even if the tree is configured
 #   RETAIN_JOBS              make -j (default 2)
+#   RETAIN_FUZZ_SECONDS      seconds each fuzz target runs in `test` (default 40; 0 skips)
 set -euo pipefail
 
 readonly PACKAGES=(
@@ -163,6 +164,12 @@ cmd_test() {
     if ! make -j"$JOBS" check; then
         [[ ! -f test-suite.log ]] || cat test-suite.log >&2
         die "C unit tests failed (make check)"
+    fi
+    # A short fuzz run of each libFuzzer target (RETAIN_FUZZ_SECONDS=0 skips it).
+    if ((${RETAIN_FUZZ_SECONDS:-40} > 0)); then
+        say "test: fuzz/run.sh ${RETAIN_FUZZ_SECONDS:-40} (seconds per target)"
+        bash fuzz/run.sh "${RETAIN_FUZZ_SECONDS:-40}" ||
+            die "fuzzing found a problem: see fuzz/build/logs/ and fuzz/build/crashes/"
     fi
     say "test: $PYTHON -m pytest -q tests/"
     local rc=0
