@@ -16,16 +16,21 @@
  *  - predecessors are translated to DFS numbers once, in block order (each
  *    lookup independent), so the semidominator loop reads them in sequence;
  *  - path compression keeps the ancestor and the least semi of the path in
- *    one 8-byte record.
+ *    one 8-byte record, and before each window of vertices the paths its
+ *    evals will climb are walked several at a time (walk_paths);
+ *  - the passes of independent accesses (pointer doubling, predecessors,
+ *    results) run on two threads.
  * Semi-NCA's walk up the dominator tree is quadratic on contrived graphs;
  * past a budget of steps, jump pointers make each walk O(log depth).
+ * (Transparent huge pages were tried: the page faults' compaction stalls
+ * cost more than the TLB misses they save.)
  *
  * Memory: temporary arrays are freed as soon as they are done with; the peak
  * is about 32 bytes a node (the DFS records, then the predecessors by DFS
  * number at 4 bytes an edge), besides the results (12 bytes a block). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include "dominators.h"
 
 #define NONE UINT32_MAX
@@ -63,20 +68,39 @@ void dominators_deinit(struct dominators *d)
     memset(d, 0, sizeof *d);
 }
 
-/* Big temporary arrays: on Linux, ask for transparent huge pages (random
- * accesses over tens of MiB otherwise miss the TLB as well as the cache). */
-static void *big_alloc(size_t bytes)
+/* The passes that make independent random accesses (no chains) run in two
+ * halves, one on a helper thread: the graph build uses both cores too. */
+typedef void (*range_fn)(void *ctx, uint32_t lo, uint32_t hi);
+
+struct range_job {
+    range_fn fn;
+    void *ctx;
+    uint32_t lo, hi;
+};
+
+static void *range_job_run(void *arg)
 {
-#ifdef MADV_HUGEPAGE
-    if (bytes >= (4u << 20)) {
-        size_t huge = 2u << 20, rounded = (bytes + huge - 1) & ~(huge - 1);
-        void *p = aligned_alloc(huge, rounded);
-        if (p)
-            madvise(p, rounded, MADV_HUGEPAGE);
-        return p;
+    struct range_job *j = arg;
+    j->fn(j->ctx, j->lo, j->hi);
+    return NULL;
+}
+
+/* fn over [lo, hi), split in two when worth a thread. */
+static void par_range(range_fn fn, void *ctx, uint32_t lo, uint32_t hi)
+{
+    if (hi - lo < (1u << 16)) {
+        fn(ctx, lo, hi);
+        return;
     }
-#endif
-    return malloc(bytes ? bytes : 1);
+    uint32_t mid = lo + (hi - lo) / 2;
+    struct range_job j = { fn, ctx, lo, mid };
+    pthread_t th;
+    if (pthread_create(&th, NULL, range_job_run, &j) != 0) {
+        fn(ctx, lo, hi);
+        return;
+    }
+    fn(ctx, mid, hi);
+    pthread_join(th, NULL);
 }
 
 /* --- 1. the DFS -------------------------------------------------------------------
@@ -140,11 +164,14 @@ static inline int succ_ok(const struct dfs_in *in, uint32_t s)
     return s < in->base || !in->in_set || bit_set(in->in_set, s - in->base);
 }
 
-static int build_records(const struct dfs_in *in, struct drec *rec, struct u32vec *ovf, struct u32vec *ovf_off)
+/* first[v]: v's first successor (NONE: none, or v is out of the set). */
+static int build_records(const struct dfs_in *in, struct drec *rec, uint32_t *first, struct u32vec *ovf,
+                         struct u32vec *ovf_off)
 {
     if (u32vec_push(ovf_off, 0))
         return -1;
     for (uint32_t v = 0; v < in->N; v++) {
+        first[v] = NONE;
         if (!succ_ok(in, v))
             continue;   /* never visited: its record is never read */
         const uint32_t *list;
@@ -177,56 +204,63 @@ static int build_records(const struct dfs_in *in, struct drec *rec, struct u32ve
             if (ovf->n >= REC_OVF || u32vec_push(ovf_off, (uint32_t)ovf->n))
                 return -1;
         }
-        r.ahead = r.s[0];
+        r.ahead = first[v] = r.s[0];
         rec[v] = r;
     }
     return 0;
 }
 
 /* ahead <- the node 2^AHEAD_PASSES first-successor hops away (NONE if the
- * path ends): pointer doubling over two u32 arrays (small enough that the
- * random reads mostly hit the cache), each pass independent random reads. */
-static int build_ahead(const struct dfs_in *in, struct drec *rec)
+ * path ends): pointer doubling over two u32 arrays (a starts as each node's
+ * first successor), each pass independent random reads. */
+struct ahead_ctx {
+    const struct dfs_in *in;
+    struct drec *rec;
+    const uint32_t *from;
+    uint32_t *to;
+};
+
+static void ahead_step(void *p, uint32_t lo, uint32_t hi)
 {
-    uint32_t N = in->N;
-    uint32_t *a = big_alloc((size_t)N * sizeof *a), *b = big_alloc((size_t)N * sizeof *b);
-    if (!a || !b) {
-        free(a);
-        free(b);
-        return -1;
-    }
-    for (uint32_t v = 0; v < N; v++)
-        a[v] = succ_ok(in, v) ? rec[v].ahead : NONE;
-    for (int pass = 0; pass < AHEAD_PASSES; pass++) {
-        for (uint32_t v = 0; v < N; v++)
-            b[v] = a[v] == NONE ? NONE : a[a[v]];
-        uint32_t *t = a;
-        a = b;
-        b = t;
-    }
-    for (uint32_t v = 0; v < N; v++)
-        if (succ_ok(in, v))
-            rec[v].ahead = a[v];
-    free(a);
-    free(b);
-    return 0;
+    struct ahead_ctx *c = p;
+    for (uint32_t v = lo; v < hi; v++)
+        c->to[v] = c->from[v] == NONE ? NONE : c->from[c->from[v]];
 }
 
-/* Preorder numbers from the root: pre[node], vert[i], parent[i]. Returns the
- * count reached, or NONE when out of memory. */
+static void ahead_store(void *p, uint32_t lo, uint32_t hi)
+{
+    struct ahead_ctx *c = p;
+    for (uint32_t v = lo; v < hi; v++)
+        if (succ_ok(c->in, v))
+            c->rec[v].ahead = c->from[v];
+}
+
+static void build_ahead(const struct dfs_in *in, struct drec *rec, uint32_t *a, uint32_t *b)
+{
+    struct ahead_ctx c = { in, rec, a, b };
+    for (int pass = 0; pass < AHEAD_PASSES; pass++) {
+        par_range(ahead_step, &c, 0, in->N);
+        uint32_t *t = (uint32_t *)c.from;
+        c.from = c.to;
+        c.to = t;
+    }
+    par_range(ahead_store, &c, 0, in->N);
+}
+
+/* Preorder numbers from the root: pre[node], vert[i], parent[i] (N entries
+ * each). Returns the count reached, or NONE when out of memory. */
 static uint32_t dfs(const struct dfs_in *in, uint32_t *pre, uint32_t *vert, uint32_t *parent)
 {
     uint32_t N = in->N;
-    struct drec *rec = big_alloc((size_t)N * sizeof *rec);
+    struct drec *rec = malloc((size_t)N * sizeof *rec);
     uint64_t *seen = calloc(((size_t)N + 64) / 64, sizeof *seen);
     struct u32vec ovf = { 0 }, ovf_off = { 0 };
     uint64_t *stack = NULL;
     size_t sp = 0, cap = 0;
     uint32_t cnt = NONE;
-    if (!rec || !seen || build_records(in, rec, &ovf, &ovf_off))
+    if (!rec || !seen || build_records(in, rec, vert, &ovf, &ovf_off))
         goto out;
-    if (build_ahead(in, rec))
-        goto out;
+    build_ahead(in, rec, vert, parent);   /* both are scratch until the DFS */
     cap = 1024;
     stack = malloc(cap * sizeof *stack);
     if (!stack)
@@ -372,6 +406,77 @@ static void walk_paths(const struct ltn *L, const uint32_t *doff, const uint32_t
     }
 }
 
+/* Predecessors by DFS number (dom_run), in block order: count, then fill. */
+struct preds_ctx {
+    const struct graph *g;
+    const struct dom_entries *en;
+    const uint32_t *pre;
+    uint32_t *doff, *dpred;
+    uint32_t base;
+};
+
+static void preds_count(void *p, uint32_t lo, uint32_t hi)
+{
+    struct preds_ctx *c = p;
+    const struct graph *g = c->g;
+    for (uint32_t b = lo; b < hi; b++) {
+        uint32_t w = c->pre[c->base + b];
+        if (w != NONE)
+            c->doff[w + 1] = (g->rev_off[b + 1] - g->rev_off[b]) + (c->en->tgt_off[b + 1] - c->en->tgt_off[b]);
+    }
+}
+
+static void preds_fill(void *p, uint32_t lo, uint32_t hi)
+{
+    struct preds_ctx *c = p;
+    const struct graph *g = c->g;
+    const uint32_t *pre = c->pre;
+    for (uint32_t b = lo; b < hi; b++) {
+        uint32_t w = pre[c->base + b];
+        if (w == NONE)
+            continue;
+        uint32_t *out = c->dpred + c->doff[w];
+        for (uint32_t k = g->rev_off[b]; k < g->rev_off[b + 1]; k++)
+            *out++ = pre[c->base + g->rev[k]];
+        for (uint32_t k = c->en->tgt_off[b]; k < c->en->tgt_off[b + 1]; k++)
+            *out++ = pre[c->en->tgt[k]];
+    }
+}
+
+/* Results (dom_run): each vertex's own size, then, once summed up the
+ * tree, the per-block answers. */
+struct results_ctx {
+    const uint32_t *vert, *dom;
+    uint64_t *acc;
+    const struct block_table *t;
+    struct dominators *d;
+    uint32_t base;
+};
+
+static void results_sizes(void *p, uint32_t lo, uint32_t hi)
+{
+    struct results_ctx *c = p;
+    for (uint32_t w = lo; w < hi; w++) {
+        uint32_t node = c->vert[w], b = node - c->base;
+        c->acc[w] = node >= c->base && bit_set(c->t->inuse_bits, b) ? c->t->blocks[b].size : 0;
+    }
+}
+
+static void results_store(void *p, uint32_t lo, uint32_t hi)
+{
+    struct results_ctx *c = p;
+    uint32_t base = c->base;
+    for (uint32_t w = lo; w < hi; w++) {
+        uint32_t node = c->vert[w], pn = c->vert[c->dom[w]];
+        if (node >= base) {
+            c->d->idom[node - base] = pn == 0 ? DOM_ROOT : pn < base ? (DOM_GROUP | (pn - 1)) : pn - base;
+            c->d->retained[node - base] = c->acc[w];
+        } else {
+            c->d->group_retained[node - 1] = c->acc[w];
+        }
+    }
+}
+
 /* The core: dominators of every block reached from the root through the
  * entries and then block edges between blocks of in_set (NULL: all). On
  * success d is filled; *order_ret (optional) gets the reached blocks in
@@ -388,9 +493,9 @@ static struct retain_error *dom_run(const struct graph *g, const struct block_ta
         return retain_errorf("dominators: too many nodes (%u blocks, %u groups)", n, G);
     uint32_t base = 1 + G, N = base + n;
     struct retain_error *err = NULL;
-    uint32_t *pre = big_alloc((size_t)N * sizeof *pre);
-    uint32_t *vert = big_alloc((size_t)N * sizeof *vert);
-    uint32_t *parent = big_alloc((size_t)N * sizeof *parent);
+    uint32_t *pre = malloc((size_t)N * sizeof *pre);
+    uint32_t *vert = malloc((size_t)N * sizeof *vert);
+    uint32_t *parent = malloc((size_t)N * sizeof *parent);
     uint32_t *doff = NULL, *dpred = NULL, *dom = NULL, *semi = NULL, *jump = NULL, *depth = NULL;
     struct ltn *L = NULL;
     struct cstack cs = { 0 };
@@ -410,17 +515,14 @@ static struct retain_error *dom_run(const struct graph *g, const struct block_ta
     /* Predecessors by DFS number, as DFS numbers (NONE: not reached), so the
      * semidominator loop reads them in sequence: built in block order, where
      * the reverse edges are in sequence and each lookup is independent. */
-    doff = big_alloc(((size_t)cnt + 1) * sizeof *doff);
+    doff = malloc(((size_t)cnt + 1) * sizeof *doff);
     if (!doff) {
         err = retain_errorf("out of memory for dominators (%u nodes)", cnt);
         goto out;
     }
     memset(doff, 0, ((size_t)cnt + 1) * sizeof *doff);
-    for (uint32_t b = 0; b < n; b++) {
-        uint32_t w = pre[base + b];
-        if (w != NONE)
-            doff[w + 1] = (g->rev_off[b + 1] - g->rev_off[b]) + (en->tgt_off[b + 1] - en->tgt_off[b]);
-    }
+    struct preds_ctx pc = { g, en, pre, doff, NULL, base };
+    par_range(preds_count, &pc, 0, n);
     for (uint32_t w = 0; w < cnt; w++) {
         if ((uint64_t)doff[w + 1] + doff[w] >= NONE) {
             err = retain_errorf("dominators: too many edges");
@@ -428,21 +530,13 @@ static struct retain_error *dom_run(const struct graph *g, const struct block_ta
         }
         doff[w + 1] += doff[w];
     }
-    dpred = big_alloc(((size_t)doff[cnt] + 1) * sizeof *dpred);
+    dpred = malloc(((size_t)doff[cnt] + 1) * sizeof *dpred);
     if (!dpred) {
         err = retain_errorf("out of memory for dominators (%u edges)", doff[cnt]);
         goto out;
     }
-    for (uint32_t b = 0; b < n; b++) {
-        uint32_t w = pre[base + b];
-        if (w == NONE)
-            continue;
-        uint32_t *out = dpred + doff[w];
-        for (uint32_t k = g->rev_off[b]; k < g->rev_off[b + 1]; k++)
-            *out++ = pre[base + g->rev[k]];
-        for (uint32_t k = en->tgt_off[b]; k < en->tgt_off[b + 1]; k++)
-            *out++ = pre[en->tgt[k]];
-    }
+    pc.dpred = dpred;
+    par_range(preds_fill, &pc, 0, n);
     free(pre);
     pre = NULL;
 
@@ -450,8 +544,8 @@ static struct retain_error *dom_run(const struct graph *g, const struct block_ta
      * linked, to its DFS parent; L[].anc starts as the parent), then
      * immediate dominators in preorder as the nearest common ancestor of the
      * parent and the semidominator (Semi-NCA). dom[] starts as the parent. */
-    L = big_alloc(((size_t)cnt + 1) * sizeof *L);
-    semi = big_alloc(((size_t)cnt + 1) * sizeof *semi);
+    L = malloc(((size_t)cnt + 1) * sizeof *L);
+    semi = malloc(((size_t)cnt + 1) * sizeof *semi);
     if (!L || !semi) {
         err = retain_errorf("out of memory for dominators (%u nodes)", cnt);
         goto out;
@@ -510,8 +604,8 @@ static struct retain_error *dom_run(const struct graph *g, const struct block_ta
         }
         dom[w] = x;
         if (!jump && steps > budget) {
-            jump = big_alloc(((size_t)cnt + 1) * sizeof *jump);
-            depth = big_alloc(((size_t)cnt + 1) * sizeof *depth);
+            jump = malloc(((size_t)cnt + 1) * sizeof *jump);
+            depth = malloc(((size_t)cnt + 1) * sizeof *depth);
             if (!jump || !depth) {
                 err = retain_errorf("out of memory for dominators (%u nodes)", cnt);
                 goto out;
@@ -538,29 +632,19 @@ static struct retain_error *dom_run(const struct graph *g, const struct block_ta
     d->idom = malloc(((size_t)n + 1) * sizeof *d->idom);
     d->retained = calloc((size_t)n + 1, sizeof *d->retained);
     d->group_retained = calloc((size_t)G + 1, sizeof *d->group_retained);
-    acc = big_alloc(((size_t)cnt + 1) * sizeof *acc);
+    acc = malloc(((size_t)cnt + 1) * sizeof *acc);
     if (!d->idom || !d->retained || !d->group_retained || !acc) {
         err = retain_errorf("out of memory for dominators (%u blocks)", n);
         goto out;
     }
     memset(d->idom, 0xff, ((size_t)n + 1) * sizeof *d->idom);
     acc[0] = 0;
-    for (uint32_t w = 1; w < cnt; w++) {
-        uint32_t node = vert[w];
-        acc[w] = node >= base && bit_set(t->inuse_bits, node - base) ? t->blocks[node - base].size : 0;
-    }
+    struct results_ctx rc = { vert, dom, acc, t, d, base };
+    par_range(results_sizes, &rc, 1, cnt);
     for (uint32_t w = cnt - 1; w >= 1; w--)
         acc[dom[w]] += acc[w];
     d->reachable_bytes = acc[0];
-    for (uint32_t w = 1; w < cnt; w++) {
-        uint32_t node = vert[w], pn = vert[dom[w]];
-        if (node >= base) {
-            d->idom[node - base] = pn == 0 ? DOM_ROOT : pn < base ? (DOM_GROUP | (pn - 1)) : pn - base;
-            d->retained[node - base] = acc[w];
-        } else {
-            d->group_retained[node - 1] = acc[w];
-        }
-    }
+    par_range(results_store, &rc, 1, cnt);
 
     if (order_ret) {   /* the blocks of vert[] in preorder, reusing vert */
         uint32_t k = 0;

@@ -415,7 +415,9 @@ static int inuse_block(SessionObject *self, unsigned long long addr, uint32_t *i
     }
     uint32_t id = block_lookup(&self->s->blocks, addr);
     if (id == BLOCK_NONE || block_state(&self->s->blocks, id) != BLOCK_INUSE) {
-        PyErr_Format(RetainError, "0x%llx is not in an in-use heap block", addr);
+        char msg[64];   /* PyErr_Format has no %llx */
+        snprintf(msg, sizeof msg, "0x%llx is not in an in-use heap block", addr);
+        PyErr_SetString(RetainError, msg);
         return -1;
     }
     *id_ret = id;

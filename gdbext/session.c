@@ -145,7 +145,9 @@ size_t session_memory(const struct retain_session *s)
 {
     return block_table_memory(&s->blocks) + graph_memory(&s->graph) +
            (s->dist ? (size_t)s->blocks.n * sizeof *s->dist : 0) +
-           (s->types_ready ? (size_t)s->types.n * 5 : 0);
+           (s->types_ready ? (size_t)s->types.n * 5 : 0) +
+           (s->dom_ready ? (size_t)s->dom.n * (sizeof *s->dom.idom + sizeof *s->dom.retained) : 0) +
+           (s->leaks_ready ? (size_t)s->blocks.n * sizeof *s->leaks.owner : 0);
 }
 
 struct retain_error *session_types(struct retain_session *s)
