@@ -2,9 +2,8 @@
  * gdb) hands over what only gdb knows; everything per-word happens in C.
  * Engine errors become _retain.Error; Ctrl-C during a scan becomes
  * KeyboardInterrupt. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
 #include <string.h>
+#include "pyglue.h"
 #include "describe.h"
 #include "domstats.h"
 #include "merged.h"
@@ -13,36 +12,15 @@
 #include "module_types.h"
 #include "session.h"
 
-static PyObject *RetainError;
-
-typedef struct {
-    PyObject_HEAD
-    struct retain_session *s;
-    PyObject *reader;        /* callback source: the Python read function */
-} SessionObject;
 
 static PyTypeObject SessionType;
 
-/* Raises _retain.Error from an engine error and frees it. */
-static PyObject *raise_error(struct retain_error *err)
-{
-    PyErr_SetString(RetainError, err->msg);
-    retain_error_destroy(err);
-    return NULL;
-}
 
 static PyObject *hex(uint64_t v)
 {
     char buf[24];
     snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)v);
     return PyUnicode_FromString(buf);
-}
-
-static PyObject *str_or_none(const char *s)
-{
-    if (s)
-        return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "replace");
-    Py_RETURN_NONE;
 }
 
 static PyObject *wrap_session(struct retain_session *s, PyObject *reader)
@@ -61,11 +39,11 @@ static PyObject *wrap_session(struct retain_session *s, PyObject *reader)
 static PyObject *open_session(struct memory *mem, struct retain_error *err, PyObject *reader)
 {
     if (err)
-        return raise_error(err);
+        return pyglue_raise(err);
     struct retain_session *s;
     err = session_create(mem, &s);
     if (err)
-        return raise_error(err);
+        return pyglue_raise(err);
     return wrap_session(s, reader);
 }
 
@@ -235,7 +213,7 @@ static PyObject *s_walk_glibc(SessionObject *self, PyObject *args)
     struct retain_error *err = session_walk_glibc(self->s, &lay);
     free(lay.tcaches);
     if (err)
-        return raise_error(err);
+        return pyglue_raise(err);
     Py_RETURN_NONE;
 }
 
@@ -259,7 +237,7 @@ static PyObject *s_add_range(SessionObject *self, PyObject *args)
         return NULL;
     struct retain_error *err = root_set_add_range(&self->s->roots, (enum root_kind)k, start, end, thread, label);
     if (err)
-        return raise_error(err);
+        return pyglue_raise(err);
     Py_RETURN_NONE;
 }
 
@@ -275,7 +253,7 @@ static PyObject *s_add_value(SessionObject *self, PyObject *args)
         return NULL;
     struct retain_error *err = root_set_add_value(&self->s->roots, (enum root_kind)k, value, thread, label, var, type);
     if (err)
-        return raise_error(err);
+        return pyglue_raise(err);
     Py_RETURN_NONE;
 }
 
@@ -288,7 +266,7 @@ static PyObject *s_add_frame(SessionObject *self, PyObject *args)
         return NULL;
     struct retain_error *err = root_set_add_frame(&self->s->roots, thread, level, lo, hi, function, file, line);
     if (err)
-        return raise_error(err);
+        return pyglue_raise(err);
     return PyLong_FromUnsignedLong(self->s->roots.nframes - 1);
 }
 
@@ -304,7 +282,7 @@ static PyObject *s_add_var(SessionObject *self, PyObject *args)
         return NULL;
     struct retain_error *err = root_set_add_var(&self->s->roots, (enum root_kind)k, addr, size, thread, frame, name, type);
     if (err)
-        return raise_error(err);
+        return pyglue_raise(err);
     Py_RETURN_NONE;
 }
 
@@ -315,7 +293,7 @@ static PyObject *s_exclude(SessionObject *self, PyObject *args)
         return NULL;
     struct retain_error *err = root_set_exclude(&self->s->roots, start, end);
     if (err)
-        return raise_error(err);
+        return pyglue_raise(err);
     Py_RETURN_NONE;
 }
 
@@ -354,7 +332,7 @@ static PyObject *s_build(SessionObject *self, PyObject *args)
             retain_error_destroy(err);
             return NULL;
         }
-        return raise_error(err);
+        return pyglue_raise(err);
     }
     Py_RETURN_NONE;
 }
@@ -399,7 +377,7 @@ static PyObject *s_lookup(SessionObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "K", &addr))
         return NULL;
     if (!self->s->walked)
-        return PyErr_Format(RetainError, "no heap has been walked");
+        return PyErr_Format(pyglue_error, "no heap has been walked");
     uint32_t id = block_lookup(&self->s->blocks, addr);
     if (id == BLOCK_NONE)
         Py_RETURN_NONE;
@@ -410,14 +388,14 @@ static PyObject *s_lookup(SessionObject *self, PyObject *args)
 static int inuse_block(SessionObject *self, unsigned long long addr, uint32_t *id_ret)
 {
     if (!self->s->built) {
-        PyErr_SetString(RetainError, "the reference graph has not been built");
+        PyErr_SetString(pyglue_error, "the reference graph has not been built");
         return -1;
     }
     uint32_t id = block_lookup(&self->s->blocks, addr);
     if (id == BLOCK_NONE || block_state(&self->s->blocks, id) != BLOCK_INUSE) {
         char msg[64];   /* PyErr_Format has no %llx */
         snprintf(msg, sizeof msg, "0x%llx is not in an in-use heap block", addr);
-        PyErr_SetString(RetainError, msg);
+        PyErr_SetString(pyglue_error, msg);
         return -1;
     }
     *id_ret = id;
@@ -428,8 +406,8 @@ static PyObject *frame_dict(const struct root_frame *f)
 {
     if (!f)
         Py_RETURN_NONE;
-    return Py_BuildValue("{s:I,s:N,s:N,s:N}", "level", f->level, "function", str_or_none(f->function),
-                         "file", str_or_none(f->file),
+    return Py_BuildValue("{s:I,s:N,s:N,s:N}", "level", f->level, "function", pyglue_str(f->function),
+                         "file", pyglue_str(f->file),
                          "line", f->line ? PyLong_FromUnsignedLong(f->line) : (Py_INCREF(Py_None), Py_None));
 }
 
@@ -438,11 +416,11 @@ static PyObject *root_dict(const struct root_desc *d)
     PyObject *thread = d->thread ? PyLong_FromUnsignedLong(d->thread) : (Py_INCREF(Py_None), Py_None);
     PyObject *slot = d->has_slot ? hex(d->slot) : (Py_INCREF(Py_None), Py_None);
     return Py_BuildValue("{s:s,s:N,s:N,s:K,s:N,s:N,s:N,s:O,s:N,s:N,s:N}",
-                         "kind", root_kind_name(d->kind), "name", str_or_none(d->name),
+                         "kind", root_kind_name(d->kind), "name", pyglue_str(d->name),
                          "addr", slot, "offset", (unsigned long long)d->offset,
-                         "thread", thread, "frame", frame_dict(d->frame), "type", str_or_none(d->type),
-                         "precise", d->precise ? Py_True : Py_False, "label", str_or_none(d->label),
-                         "pointer", hex(d->pointer), "register", d->kind == ROOT_REGISTER ? str_or_none(d->label) : (Py_INCREF(Py_None), Py_None));
+                         "thread", thread, "frame", frame_dict(d->frame), "type", pyglue_str(d->type),
+                         "precise", d->precise ? Py_True : Py_False, "label", pyglue_str(d->label),
+                         "pointer", hex(d->pointer), "register", d->kind == ROOT_REGISTER ? pyglue_str(d->label) : (Py_INCREF(Py_None), Py_None));
 }
 
 /* A hop as a tuple: (addr, size, type, slot, offset, field, pointer, interior).
@@ -454,7 +432,7 @@ static PyObject *hop_tuple(const struct hop_desc *h)
     if (h->type && h->array)
         type = PyUnicode_FromFormat("%s[]", h->type);
     else
-        type = str_or_none(h->type);
+        type = pyglue_str(h->type);
     return Py_BuildValue("(KKNNLsKL)", (unsigned long long)h->addr, (unsigned long long)h->size,
                          type, slot, (long long)h->offset, h->field,
                          (unsigned long long)h->pointer, (long long)h->interior);
@@ -507,7 +485,7 @@ static int compile_filter(const char *option, const char *pattern, struct filter
     *f_ret = NULL;
     struct retain_error *err = filter_compile(pattern, f_ret);
     if (err) {
-        PyErr_Format(RetainError, "bad %s pattern '%s': %s", option, pattern, err->msg);
+        PyErr_Format(pyglue_error, "bad %s pattern '%s': %s", option, pattern, err->msg);
         retain_error_destroy(err);
         return -1;
     }
@@ -579,7 +557,7 @@ static PyObject *s_paths(SessionObject *self, PyObject *args, PyObject *kw)
             filter_destroy(root_f);
             filter_destroy(exclude_f);
             filter_destroy(through_f);
-            return raise_error(terr);
+            return pyglue_raise(terr);
         }
         q.through_edge = through_edge;
         q.through_root = through_root;
@@ -599,7 +577,7 @@ static PyObject *s_paths(SessionObject *self, PyObject *args, PyObject *kw)
     filter_destroy(exclude_f);
     filter_destroy(through_f);
     if (err)
-        return raise_error(err);
+        return pyglue_raise(err);
     PyObject *list = PyList_New(npaths);
     for (uint32_t i = 0; list && i < npaths; i++) {
         PyObject *p = path_object(self->s, &paths[i]);
@@ -657,7 +635,7 @@ static PyObject *s_distance(SessionObject *self, PyObject *args)
     const uint32_t *dist;
     struct retain_error *err = session_distances(self->s, &dist);
     if (err)
-        return raise_error(err);
+        return pyglue_raise(err);
     if (dist[id] == DIST_NONE)
         Py_RETURN_NONE;
     return PyLong_FromUnsignedLong(dist[id]);
@@ -670,7 +648,7 @@ static PyObject *s_block_type(SessionObject *self, PyObject *args)
         return NULL;
     struct type_ref none = { OBJ_NONE, DWARF_TYPE_NONE };
     struct type_ref t = naming_block_type(&self->s->naming, self->s->mem, addr, none);
-    return str_or_none(naming_type_name(&self->s->naming, t));
+    return pyglue_str(naming_type_name(&self->s->naming, t));
 }
 
 static PyObject *s_stats(SessionObject *self, PyObject *noargs)
@@ -688,7 +666,7 @@ static PyObject *s_stats(SessionObject *self, PyObject *noargs)
     }
     PyObject *warnings = PyList_New(0);
     for (uint32_t i = 0; warnings && i < s->heap.nwarnings; i++) {
-        PyObject *w = str_or_none(s->heap.warnings[i]);
+        PyObject *w = pyglue_str(s->heap.warnings[i]);
         PyList_Append(warnings, w);
         Py_XDECREF(w);
     }
@@ -752,7 +730,7 @@ static PyObject *s_tls_symbols(SessionObject *self, PyObject *noargs)
             continue;
         PyObject *list = PyList_New((Py_ssize_t)count);
         for (size_t k = 0; list && k < count; k++) {
-            PyList_SET_ITEM(list, (Py_ssize_t)k, str_or_none(names));
+            PyList_SET_ITEM(list, (Py_ssize_t)k, pyglue_str(names));
             names += strlen(names) + 1;
         }
         PyObject *item = list ? Py_BuildValue("(sN)", nm->objs[i].path, list) : NULL;
@@ -772,7 +750,7 @@ static PyObject *s_group_counts(SessionObject *self, PyObject *noargs)
     (void)noargs;
     struct retain_session *s = self->s;
     if (!s->dom_ready)
-        return PyErr_Format(RetainError, "dominators have not been computed");
+        return PyErr_Format(pyglue_error, "dominators have not been computed");
     uint64_t *counts = calloc((size_t)s->dom.ngroups + 1, sizeof *counts);
     if (!counts)
         return PyErr_NoMemory();
@@ -781,7 +759,7 @@ static PyObject *s_group_counts(SessionObject *self, PyObject *noargs)
     for (uint32_t g = 0; list && g < s->dom.ngroups; g++)
         PyList_SET_ITEM(list, g, PyLong_FromUnsignedLongLong(counts[g]));
     free(counts);
-    return err ? raise_error(err) : list;
+    return err ? pyglue_raise(err) : list;
 }
 
 /* type_totals() -> [(count, shallow, retained, largest block addr or None)]
@@ -792,9 +770,9 @@ static PyObject *s_type_totals(SessionObject *self, PyObject *noargs)
     struct retain_session *s = self->s;
     struct retain_error *err = session_types(s);
     if (err)
-        return raise_error(err);
+        return pyglue_raise(err);
     if (!s->dom_ready)
-        return PyErr_Format(RetainError, "dominators have not been computed");
+        return PyErr_Format(pyglue_error, "dominators have not been computed");
     uint32_t nviews = 2 * s->types.nrefs;
     struct type_total *totals = calloc((size_t)nviews + 1, sizeof *totals);
     if (!totals)
@@ -809,7 +787,7 @@ static PyObject *s_type_totals(SessionObject *self, PyObject *noargs)
                                                (unsigned long long)t->retained, largest));
     }
     free(totals);
-    return err ? raise_error(err) : list;
+    return err ? pyglue_raise(err) : list;
 }
 
 /* root_edge_roots() -> [root dict] for each root edge, in graph order (the
@@ -882,7 +860,7 @@ static int mark_targets(struct retain_session *s, const char *kind, PyObject *vi
         const uint32_t *dist;
         struct retain_error *err = session_distances(s, &dist);
         if (err) {
-            raise_error(err);
+            pyglue_raise(err);
             return -1;
         }
         for (uint32_t id = 0; id < t->n; id++)
@@ -943,7 +921,7 @@ static PyObject *merged_node_tuple(struct retain_session *s, const struct merged
         describe_field(s, from, node->block, ft, tref != HT_UNKNOWN && ht->is_array[from], field, sizeof field);
     }
     return Py_BuildValue("(lNsNKKK)", parent, root ? root : (Py_INCREF(Py_None), Py_None), field,
-                         str_or_none(heap_types_name(ht, s, node->block)), (unsigned long long)node->blocks,
+                         pyglue_str(heap_types_name(ht, s, node->block)), (unsigned long long)node->blocks,
                          (unsigned long long)node->bytes, (unsigned long long)s->blocks.blocks[node->block].addr);
 }
 
@@ -963,7 +941,7 @@ static PyObject *s_merged(SessionObject *self, PyObject *args, PyObject *kw)
     struct retain_session *s = self->s;
     struct retain_error *err = session_types(s);
     if (err)
-        return raise_error(err);
+        return pyglue_raise(err);
     uint64_t *targets = calloc(((size_t)s->blocks.n + 64) / 64, sizeof *targets);
     if (!targets)
         return PyErr_NoMemory();
@@ -987,7 +965,7 @@ static PyObject *s_merged(SessionObject *self, PyObject *args, PyObject *kw)
     if (PyErr_Occurred())
         return NULL;
     if (err)
-        return raise_error(err);
+        return pyglue_raise(err);
     PyObject *nodes = PyList_New(m.n);
     for (uint32_t i = 0; nodes && i < m.n; i++) {
         PyObject *item = merged_node_tuple(s, &m, i);
@@ -1061,10 +1039,10 @@ PyMODINIT_FUNC PyInit__retain(void)
     PyObject *m = PyModule_Create(&retain_module);
     if (!m)
         return NULL;
-    RetainError = PyErr_NewException("_retain.Error", PyExc_RuntimeError, NULL);
-    Py_XINCREF(RetainError);
-    if (PyModule_AddObject(m, "Error", RetainError) < 0) {
-        Py_XDECREF(RetainError);
+    pyglue_error = PyErr_NewException("_retain.Error", PyExc_RuntimeError, NULL);
+    Py_XINCREF(pyglue_error);
+    if (PyModule_AddObject(m, "Error", pyglue_error) < 0) {
+        Py_XDECREF(pyglue_error);
         Py_DECREF(m);
         return NULL;
     }

@@ -16,16 +16,9 @@
 #include <string.h>
 #include "glibc_nosym.h"
 #include "module_glibc.h"
+#include "pyglue.h"
 #include "session.h"
 
-/* The start of module.c's SessionObject: the engine session pointer comes
- * right after the object header. */
-typedef struct {
-    PyObject_HEAD
-    struct retain_session *s;
-} SessionHead;
-
-static PyObject *glibc_error;   /* _retain.Error, looked up once at module init */
 
 static int set_item(PyObject *d, const char *key, PyObject *v)
 {
@@ -36,11 +29,10 @@ static int set_item(PyObject *d, const char *key, PyObject *v)
     return rc;
 }
 
+/* A str, or None for NULL or "" (an absent version or build-id). */
 static PyObject *str_or_none(const char *s)
 {
-    if (s && s[0])
-        return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "replace");
-    Py_RETURN_NONE;
+    return pyglue_str(s && s[0] ? s : NULL);
 }
 
 static PyObject *found_dict(const struct glibc_found *g)
@@ -116,10 +108,9 @@ static PyObject *mod_find_glibc_layout(PyObject *self, PyObject *args, PyObject 
     PyObject *session, *tps_obj = NULL;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|O", kwlist, &session, &tps_obj))
         return NULL;
-    if (strcmp(Py_TYPE(session)->tp_name, "_retain.Session") != 0)
-        return PyErr_Format(PyExc_TypeError, "find_glibc_layout: expected a _retain.Session, not %s",
-                            Py_TYPE(session)->tp_name);
-    struct retain_session *s = ((SessionHead *)session)->s;
+    struct retain_session *s = pyglue_session(session, "find_glibc_layout", 0);
+    if (!s)
+        return NULL;
     uint64_t *tps = NULL;
     Py_ssize_t ntps = 0;
     if (tps_obj && tps_obj != Py_None) {
@@ -146,7 +137,7 @@ static PyObject *mod_find_glibc_layout(PyObject *self, PyObject *args, PyObject 
     err = glibc_find_layout(s->mem, tps, (size_t)ntps, &g);
     free(tps);
     if (err) {
-        PyErr_SetString(glibc_error ? glibc_error : PyExc_RuntimeError, err->msg);
+        PyErr_SetString(pyglue_error ? pyglue_error : PyExc_RuntimeError, err->msg);
         retain_error_destroy(err);
         glibc_found_deinit(&g);
         return NULL;
@@ -165,8 +156,5 @@ static PyMethodDef glibc_methods[] = {
 
 int module_glibc_add(PyObject *m)
 {
-    glibc_error = PyObject_GetAttrString(m, "Error");   /* a new reference, kept */
-    if (!glibc_error)
-        return -1;
     return PyModule_AddFunctions(m, glibc_methods);
 }

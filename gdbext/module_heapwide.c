@@ -40,36 +40,13 @@
 #include "dominators.h"
 #include "leaks.h"
 #include "module_heapwide.h"
+#include "pyglue.h"
 #include "session.h"
 
-/* The start of module.c's SessionObject: the engine session pointer comes
- * right after the object header. */
-typedef struct {
-    PyObject_HEAD
-    struct retain_session *s;
-} SessionHead;
-
-static PyObject *heapwide_error;   /* _retain.Error, looked up once at module init */
 
 static struct retain_session *built_session(PyObject *session, const char *fn)
 {
-    if (strcmp(Py_TYPE(session)->tp_name, "_retain.Session") != 0) {
-        PyErr_Format(PyExc_TypeError, "%s: expected a _retain.Session, not %s", fn, Py_TYPE(session)->tp_name);
-        return NULL;
-    }
-    struct retain_session *s = ((SessionHead *)session)->s;
-    if (!s->built) {
-        PyErr_Format(heapwide_error, "%s: the reference graph has not been built", fn);
-        return NULL;
-    }
-    return s;
-}
-
-static PyObject *raise_error(struct retain_error *err)
-{
-    PyErr_SetString(heapwide_error, err->msg);
-    retain_error_destroy(err);
-    return NULL;
+    return pyglue_session(session, fn, 1);
 }
 
 /* groups (a sequence, one int per root edge, -1: left out) -> a new array
@@ -151,7 +128,7 @@ static int ensure_dom(struct retain_session *s, PyObject *groups_obj, const char
     struct retain_error *err = dominators_compute(&s->graph, &s->blocks, groups, ngroups, &d);
     if (err) {
         free(groups);
-        raise_error(err);
+        pyglue_raise(err);
         return -1;
     }
     dominators_deinit(&s->dom);
@@ -170,7 +147,7 @@ static int inuse_block(struct retain_session *s, unsigned long long addr, uint32
     if (id == BLOCK_NONE) {
         char msg[64];   /* PyErr_Format has no %llx */
         snprintf(msg, sizeof msg, "0x%llx is not in an in-use heap block", addr);
-        PyErr_SetString(heapwide_error, msg);
+        PyErr_SetString(pyglue_error, msg);
         return -1;
     }
     *id_ret = id;
@@ -414,7 +391,7 @@ static PyObject *mod_leaks(PyObject *self, PyObject *args, PyObject *kwargs)
         if (!err)
             err = leaks_find(&s->graph, &s->blocks, dist, &s->leaks);
         if (err)
-            return raise_error(err);
+            return pyglue_raise(err);
         s->leaks_ready = 1;
         s->seconds_leaks = session_now() - t0;
     }
@@ -462,9 +439,6 @@ static PyMethodDef heapwide_methods[] = {
 
 int module_heapwide_add(PyObject *m)
 {
-    heapwide_error = PyObject_GetAttrString(m, "Error");   /* a new reference, kept */
-    if (!heapwide_error)
-        return -1;
     if (PyModule_AddIntConstant(m, "ROOT_EDGE_VALUE", (long)ROOT_EDGE_VALUE) < 0)
         return -1;
     return PyModule_AddFunctions(m, heapwide_methods);

@@ -33,16 +33,9 @@
 #include <string.h>
 #include "heaptypes.h"
 #include "module_types.h"
+#include "pyglue.h"
 #include "session.h"
 
-/* The start of module.c's SessionObject: the engine session pointer comes
- * right after the object header. */
-typedef struct {
-    PyObject_HEAD
-    struct retain_session *s;
-} SessionHead;
-
-static PyObject *types_error;   /* _retain.Error, looked up once at module init */
 
 static int in_use(const struct block_table *t, uint32_t id)
 {
@@ -52,26 +45,17 @@ static int in_use(const struct block_table *t, uint32_t id)
 /* The session's types, computed on first need; NULL with an exception set. */
 static struct retain_session *typed_session(PyObject *session, const char *fn)
 {
-    if (strcmp(Py_TYPE(session)->tp_name, "_retain.Session") != 0) {
-        PyErr_Format(PyExc_TypeError, "%s: expected a _retain.Session, not %s", fn, Py_TYPE(session)->tp_name);
+    struct retain_session *s = pyglue_session(session, fn, 0);
+    if (!s)
         return NULL;
-    }
-    struct retain_session *s = ((SessionHead *)session)->s;
     /* The GIL stays held: a callback memory source reads through Python. */
     struct retain_error *err = session_types(s);
     if (err) {
-        PyErr_Format(types_error, "%s: %s", fn, err->msg);
+        PyErr_Format(pyglue_error, "%s: %s", fn, err->msg);
         retain_error_destroy(err);
         return NULL;
     }
     return s;
-}
-
-static PyObject *str_or_none(const char *s)
-{
-    if (s)
-        return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "replace");
-    Py_RETURN_NONE;
 }
 
 static PyObject *mod_block_types(PyObject *self, PyObject *args)
@@ -106,7 +90,7 @@ static PyObject *mod_histogram(PyObject *self, PyObject *args)
     uint32_t n;
     struct retain_error *err = heap_types_histogram(ht, s, &rows, &n);
     if (err) {
-        PyErr_SetString(types_error, err->msg);
+        PyErr_SetString(pyglue_error, err->msg);
         retain_error_destroy(err);
         return NULL;
     }
@@ -121,7 +105,7 @@ static PyObject *mod_histogram(PyObject *self, PyObject *args)
                                  (unsigned long long)r->bytes);
             view = (Py_INCREF(Py_None), Py_None);
         } else {
-            item = Py_BuildValue("(NOKK)", str_or_none(heap_types_ref_name(ht, s, r->type, r->is_array)), Py_None,
+            item = Py_BuildValue("(NOKK)", pyglue_str(heap_types_ref_name(ht, s, r->type, r->is_array)), Py_None,
                                  (unsigned long long)r->count, (unsigned long long)r->bytes);
             view = PyLong_FromSize_t(2 * (size_t)r->type + r->is_array);
         }
@@ -161,7 +145,7 @@ static PyObject *mod_type_of(PyObject *self, PyObject *args)
     uint32_t id = block_lookup_inuse(&s->blocks, addr);
     if (id == BLOCK_NONE)
         Py_RETURN_NONE;
-    return str_or_none(heap_types_name(&s->types, s, id));
+    return pyglue_str(heap_types_name(&s->types, s, id));
 }
 
 static PyObject *mod_type_index(PyObject *self, PyObject *args)
@@ -183,7 +167,7 @@ static PyObject *mod_type_index(PyObject *self, PyObject *args)
             present[2 * (size_t)ht->type_of[id] + ht->is_array[id]] = 1;
     PyObject *list = PyList_New((Py_ssize_t)nviews);
     for (size_t v = 0; list && v < nviews; v++) {
-        PyObject *name = present[v] ? str_or_none(heap_types_ref_name(ht, s, (uint32_t)(v / 2), (int)(v & 1)))
+        PyObject *name = present[v] ? pyglue_str(heap_types_ref_name(ht, s, (uint32_t)(v / 2), (int)(v & 1)))
                                     : (Py_INCREF(Py_None), Py_None);
         if (!name)
             Py_CLEAR(list);
@@ -267,8 +251,5 @@ static PyMethodDef types_methods[] = {
 
 int module_types_add(PyObject *m)
 {
-    types_error = PyObject_GetAttrString(m, "Error");   /* a new reference, kept */
-    if (!types_error)
-        return -1;
     return PyModule_AddFunctions(m, types_methods);
 }
