@@ -133,8 +133,14 @@ else
             -ex 'python import time; _bench_t = time.monotonic()' \
             -ex 'retain stats --json' \
             -ex 'python print("STATS_SECONDS", time.monotonic() - _bench_t); _bench_t = time.monotonic()' \
+            -ex "retain path $QUERY" \
+            -ex 'python print("PATH_SECONDS", time.monotonic() - _bench_t); _bench_t = time.monotonic()' \
             -ex "retain path $QUERY --json" \
-            -ex 'python print("PATH_SECONDS", time.monotonic() - _bench_t)' \
+            -ex 'python print("PATH_JSON_SECONDS", time.monotonic() - _bench_t); _bench_t = time.monotonic()' \
+            -ex 'python import _retain, retain.engine as _e; _s = _e.current().session; _bench_t = time.monotonic()' \
+            -ex 'python _retain.dominators(_s); print("DOMINATORS_SECONDS", time.monotonic() - _bench_t); _bench_t = time.monotonic()' \
+            -ex 'python _retain.block_types(_s); print("TYPES_SECONDS", time.monotonic() - _bench_t); _bench_t = time.monotonic()' \
+            -ex 'python _retain.leaks(_s); print("LEAKS_SECONDS", time.monotonic() - _bench_t)' \
             "$WORK/gen_heap" "$WORK/core" >"$WORK/retain.$i.out" 2>"$WORK/retain.$i.err"
         echo "$?" > "$WORK/retain.$i.rc"
         set -e
@@ -190,6 +196,9 @@ if not status:
         tv = open(P(f"retain.{i}.time")).read() if os.path.exists(P(f"retain.{i}.time")) else ""
         stats, path = last_json(out, "stats"), last_json(out, "path")
         ps = re.search(r"^PATH_SECONDS ([\d.e+-]+)", out, re.M)
+        extra = {k: re.search(r"^%s_SECONDS ([\d.e+-]+)" % k.upper(), out, re.M)
+                 for k in ("path_json", "dominators", "types", "leaks")}
+        extra = {k: float(v.group(1)) if v else None for k, v in extra.items()}
         ss = re.search(r"^STATS_SECONDS ([\d.e+-]+)", out, re.M)
         if not stats or not path or not ps:
             failure = (i, (err.strip().splitlines() or ["(no stderr)"])[-5:])
@@ -207,6 +216,7 @@ if not status:
             "memory_bytes": stats.get("memory_bytes"), "blocks": nblocks,
             "blocks_free": blocks.get("free") if isinstance(blocks, dict) else None,
             "edges": stats.get("edges"), "reachable": path.get("reachable"), "hops": hops,
+            **extra,
         })
     if failure:
         status = f"retain failed (run {failure[0]}): " + " | ".join(failure[1])
@@ -214,7 +224,8 @@ if not status:
 if runs:
     m = lambda k: med([r[k] for r in runs if r[k] is not None])
     r = {k: m(k) for k in ("walk", "roots", "graph", "bfs", "stats_cmd", "path", "wall",
-                           "max_rss", "memory_bytes", "blocks", "edges")}
+                           "max_rss", "memory_bytes", "blocks", "edges",
+                           "path_json", "dominators", "types", "leaks")}
     for k in ("max_rss", "memory_bytes", "blocks", "edges"):
         if r[k] is not None: r[k] = int(r[k])
     r["reachable"], r["hops"] = runs[0]["reachable"], runs[0]["hops"]
@@ -246,8 +257,10 @@ print(f"  {'floor (' + res['floor_mode'] + ')':<22}{fmt(floor_s):>10}   "
 if res["retain"]:
     r = res["retain"]
     for name, key in (("walk", "walk"), ("roots", "roots"), ("graph", "graph"),
-                      ("first path (total)", "path"), ("  of which bfs", "bfs"),
-                      ("stats command", "stats_cmd"), ("gdb process wall", "wall")):
+                      ("first path (text)", "path"), ("  of which bfs", "bfs"),
+                      ("first path (--json)", "path_json"),
+                      ("stats command", "stats_cmd"), ("dominators", "dominators"),
+                      ("heap types", "types"), ("leaks", "leaks"), ("gdb process wall", "wall")):
         print(f"  {name:<22}{fmt(r[key]):>10}   {ratio(r[key])}")
     print(f"  {'walk+graph+path':<22}{fmt(r['walk_graph_path']):>10}   "
           f"{ratio(r['walk_graph_path'])}   (target <= 4x)")
