@@ -133,6 +133,9 @@ void describe_path(struct retain_session *s, const struct query_path *p, struct 
     if (h->interior != 0)
         cur = declared;         /* the declared type describes the pointed-to spot */
     set_type(s, h, cur);
+    /* A list repeats one (type, offset) hop after hop: name it once. */
+    struct type_ref memo_type = NO_TYPE, memo_declared = NO_TYPE;
+    int64_t memo_off = -1;
     for (uint32_t i = 1; i < p->nblocks; i++) {
         struct hop_desc *prev = &hops[i - 1];
         h = &hops[i];
@@ -146,9 +149,18 @@ void describe_path(struct retain_session *s, const struct query_path *p, struct 
         h->slot = prev->addr + (uint64_t)(off >= 0 ? off : 0);
         h->offset = off;
         /* cur describes the object where the previous pointer pointed. */
-        declared = name_word(s, cur, off - prev->interior, h->field, sizeof h->field);
-        if (cur.obj == OBJ_NONE)
-            snprintf(h->field, sizeof h->field, "+0x%" PRIx64, (uint64_t)(off >= 0 ? off : 0));
+        int64_t rel = off - prev->interior;
+        if (i > 1 && rel == memo_off && cur.obj == memo_type.obj && cur.type == memo_type.type) {
+            memcpy(h->field, prev->field, sizeof h->field);
+            declared = memo_declared;
+        } else {
+            declared = name_word(s, cur, rel, h->field, sizeof h->field);
+            if (cur.obj == OBJ_NONE)
+                snprintf(h->field, sizeof h->field, "+0x%" PRIx64, (uint64_t)(off >= 0 ? off : 0));
+            memo_type = cur;
+            memo_declared = declared;
+            memo_off = rel;
+        }
         cur = naming_block_type(&s->naming, s->mem, h->addr, h->interior == 0 ? declared : NO_TYPE);
         if (h->interior != 0)
             cur = declared;

@@ -106,22 +106,31 @@ static int collect_roots(const struct search *x, const struct root_set *rs, uint
     return 0;
 }
 
-/* Follows next[] from state st to the target to materialise one path. */
+/* Follows next[] from state st to the target to materialise one path, in
+ * one pass: on a long chain every step is a cache miss, so walk it once. */
 static struct retain_error *make_path(const struct search *x, const uint32_t *next, uint32_t st,
                                       uint64_t redge, struct query_path *p)
 {
-    uint32_t len = 1;
-    for (uint32_t s = st; next[s] != s; s = next[s])
-        len++;
-    p->blocks = malloc(len * sizeof *p->blocks);
-    if (!p->blocks)
-        return retain_errorf("out of memory for a path of %u hops", len);
-    uint32_t i = 0;
-    for (uint32_t s = st; ; s = next[s]) {
-        p->blocks[i++] = block_of(x, s);
+    uint32_t len = 0, cap = 64;
+    uint32_t *blocks = malloc(cap * sizeof *blocks);
+    for (uint32_t s = st; blocks; s = next[s]) {
+        if (len == cap) {
+            cap *= 2;
+            uint32_t *more = realloc(blocks, cap * sizeof *more);
+            if (!more) {
+                free(blocks);
+                blocks = NULL;
+                break;
+            }
+            blocks = more;
+        }
+        blocks[len++] = block_of(x, s);
         if (next[s] == s)
             break;
     }
+    if (!blocks)
+        return retain_errorf("out of memory for a path of %u hops", len);
+    p->blocks = blocks;
     p->nblocks = len;
     p->redge = redge;
     return NULL;
@@ -224,13 +233,17 @@ void query_paths_free(struct query_path *paths, uint32_t npaths)
 int64_t query_edge_offset(struct memory *mem, const struct block_table *t, uint32_t from, uint32_t to)
 {
     const struct block *src = &t->blocks[from], *dst = &t->blocks[to];
-    uint64_t buf[512];
-    for (uint64_t off = 0; off + 8 <= src->size; off += sizeof buf) {
-        size_t want = src->size - off < sizeof buf ? (size_t)(src->size - off) : sizeof buf;
-        size_t got = memory_read(mem, src->addr + off, buf, want) / 8;
-        for (size_t i = 0; i < got; i++)
-            if (buf[i] - dst->addr < dst->size)
+    uint64_t scratch[512];   /* used only when the bytes cannot be viewed in place */
+    for (uint64_t off = 0; off + 8 <= src->size; off += sizeof scratch) {
+        size_t want = src->size - off < sizeof scratch ? (size_t)(src->size - off) : sizeof scratch;
+        const uint8_t *data;
+        size_t got = memory_view(mem, src->addr + off, want, scratch, &data) / 8;
+        for (size_t i = 0; i < got; i++) {
+            uint64_t word;
+            memcpy(&word, data + i * 8, 8);
+            if (word - dst->addr < dst->size)
                 return (int64_t)(off + i * 8);
+        }
         if (got * 8 < want)
             break;
     }
