@@ -88,12 +88,19 @@ class RetainPrefix(gdb.Command):
     """Find who keeps heap memory alive.
 
 retain path ADDR   the shortest chains of references from roots to ADDR's block
+retain path --type RE | --leaked
+                   the chains of a whole set of blocks, merged into one tree
 retain who ADDR    every direct referrer of ADDR's block
 retain info ADDR   what ADDR is: its block, size, state, type, distance from roots
+retain top [N]     what retains the most memory (--by block, type or root)
+retain histogram   count and bytes per type
+retain leaks       in-use blocks no root reaches, by leak root
 retain stats       what the heap walk and the reference graph found
 
 ADDR is any gdb expression (a number, a variable, req->msg). Add --json for
-machine-readable output (schema in docs/json-schema.md)."""
+machine-readable output (schema in docs/json-schema.md). Settings:
+`show retain`. In batch use a failing command fails `gdb -batch` when it
+is the last one, or at once with `set retain exit-on-error on`."""
 
     def __init__(self):
         super().__init__("retain", gdb.COMMAND_DATA, gdb.COMPLETE_NONE, True)
