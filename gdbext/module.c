@@ -530,13 +530,15 @@ static int through_root(void *ctx, uint64_t redge, uint32_t dst)
 
 static PyObject *s_paths(SessionObject *self, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = { "addr", "n", "kinds", "max_depth", "root", "exclude_root", "through", NULL };
+    static char *kwlist[] = { "addr", "n", "kinds", "max_depth", "root", "exclude_root", "through",
+                              "time_limit", NULL };
     unsigned long long addr;
     unsigned int n = 1, max_depth = 0;
+    double time_limit = 0;
     PyObject *kinds = Py_None;
     const char *root_pat = NULL, *exclude_pat = NULL, *through_pat = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "K|IOIzzz", kwlist, &addr, &n, &kinds, &max_depth,
-                                     &root_pat, &exclude_pat, &through_pat))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "K|IOIzzzd", kwlist, &addr, &n, &kinds, &max_depth,
+                                     &root_pat, &exclude_pat, &through_pat, &time_limit))
         return NULL;
     struct root_judge judge = { .s = self->s };
     struct filter *root_f = NULL, *exclude_f = NULL, *through_f = NULL;
@@ -550,7 +552,8 @@ static PyObject *s_paths(SessionObject *self, PyObject *args, PyObject *kw)
     judge.exclude = exclude_pat ? exclude_f : NULL;
     struct through th = { .s = self->s, .f = through_f };
     struct path_query q = { .want = n ? n : 1, .max_depth = max_depth, .kinds = kinds_mask(kinds),
-                            .judge = describe_root_judge, .judge_ctx = &judge };
+                            .judge = describe_root_judge, .judge_ctx = &judge,
+                            .deadline = time_limit > 0 ? session_now() + time_limit : 0 };
     if (through_pat && *through_pat) {
         struct retain_error *terr = session_types(self->s);
         if (terr) {

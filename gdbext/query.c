@@ -1,7 +1,15 @@
 /* BFS over the CSR graph. No recursion: a million-deep chain is a loop. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "query.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 struct retain_error *query_distances(const struct graph *g, uint32_t **dist_ret)
 {
@@ -180,7 +188,7 @@ struct retain_error *query_paths(const struct graph *g, const struct root_set *r
     queue[0] = q->target;
     uint32_t head = 0, tail = 1, depth = 1;
     while (head < tail && npaths < q->want) {
-        if (q->max_depth && depth > q->max_depth) {
+        if ((q->max_depth && depth > q->max_depth) || (q->deadline && (depth & 63) == 0 && now() > q->deadline)) {
             *truncated_ret = 1;
             break;
         }

@@ -32,6 +32,7 @@ struct path_query {
     uint32_t want;        /* how many paths, from distinct roots */
     uint32_t kinds;       /* mask of 1 << root_kind */
     uint32_t max_depth;   /* 0: unlimited */
+    double deadline;      /* CLOCK_MONOTONIC seconds; 0: none. Past it the search stops, truncated */
     root_judge_fn judge;  /* optional: at equal length, precise roots first */
     void *judge_ctx;
     /* optional (--through): only chains with a hop these accept count. The

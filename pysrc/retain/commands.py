@@ -213,9 +213,10 @@ gdb exit with status 1 (see also `set retain exit-on-error`)."""
         block = _lookup(analysis, addr)
         if block is None or block["state"] != "in-use":
             raise RetainError(_not_in_use_message(addr, block))
+        time_limit = time_limit_parameter.seconds if time_limit_parameter else 0.0
         paths, truncated = analysis.session.paths(addr, n=args.n, kinds=kinds, max_depth=max_depth,
                                                   root=args.root, exclude_root=args.exclude_root,
-                                                  through=args.through)
+                                                  through=args.through, time_limit=time_limit)
         target_type = paths[0]["hops"][-1][2] if paths else analysis.session.block_type(block["addr"])
         obj = render.envelope("path", {
             "target": render.block_json(addr, block, target_type),
@@ -251,8 +252,9 @@ gdb exit with status 1 (see also `set retain exit-on-error`)."""
         where = "" if addr == block["addr"] else " (0x%x is at offset +0x%x)" % (addr, addr - block["addr"])
         if not paths:
             if truncated:
-                lines.append("no chain%s reaches %s within %d hops%s" % (
-                    scope, render.block_text(block, target_type), max_depth, where))
+                lines.append("no chain%s reaches %s%s%s" % (
+                    scope, render.block_text(block, target_type),
+                    " within %d hops" % max_depth if max_depth else "", where))
             elif scope:
                 lines.append("no chain%s reaches %s%s" % (scope, render.block_text(block, target_type), where))
             else:
@@ -265,8 +267,14 @@ gdb exit with status 1 (see also `set retain exit-on-error`)."""
             lines.append("%d chain%s to %s%s; shortest: %d hop%s%s" % (
                 len(paths), "" if len(paths) == 1 else "s", render.block_text(block, target_type), where,
                 shortest, "" if shortest == 1 else "s", scope))
-        if truncated and paths:
-            lines.append("search cut short at --max-depth %d: other chains may exist" % max_depth)
+        if truncated:
+            limits = []
+            if max_depth:
+                limits.append("--max-depth %d" % max_depth)
+            if time_limit_parameter and time_limit_parameter.seconds:
+                limits.append("the time limit (%gs, set retain time-limit)" % time_limit_parameter.seconds)
+            lines.append("search cut short at %s: %s" % (
+                " or ".join(limits), "other chains may exist" if paths else "a chain may exist beyond it"))
         return lines + _warning_lines(obj)
 
 
@@ -567,6 +575,39 @@ Takes effect at the next analysis (the current one is dropped)."""
         return "retain's memory limit is %s." % ("unlimited" if not self.bytes else sizes.format_size(self.bytes))
 
 
+class TimeLimitParameter(gdb.Parameter):
+    """Limit on how long one 'retain path' search may take, in seconds.
+
+0 means no limit. Past it the search stops and says it was cut short
+("truncated": true in JSON); decimals are allowed (0.5)."""
+
+    set_doc = "Set the time limit of a 'retain path' search in seconds (0: none)."
+    show_doc = "Show the time limit of a 'retain path' search."
+
+    def __init__(self):
+        super().__init__("retain time-limit", gdb.COMMAND_DATA, gdb.PARAM_STRING)
+        self.value = "0"
+        self.seconds = 0.0
+
+    def get_set_string(self):
+        try:
+            seconds = float(self.value)
+            if seconds < 0 or seconds != seconds:
+                raise ValueError
+        except ValueError:
+            self.value = "%g" % self.seconds
+            raise RetainError("time-limit takes a number of seconds (0: no limit)") from None
+        self.seconds = seconds
+        return ""
+
+    def get_show_string(self, svalue):
+        return "A 'retain path' search may take %s." % (
+            "%g seconds" % self.seconds if self.seconds else "as long as it needs")
+
+
+time_limit_parameter = None
+
+
 class SetRetainPrefix(gdb.Command):
     """Settings of the retain commands."""
 
@@ -588,6 +629,8 @@ def register():
     MaxDepthParameter()
     ExitOnErrorParameter()
     engine.memory_limit = MemoryLimitParameter()
+    global time_limit_parameter
+    time_limit_parameter = TimeLimitParameter()
     glibc.MethodParameter()
     PathCommand()
     WhoCommand()
