@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dominators.h"
+#include "u32vec.h"
 
 #define NONE UINT32_MAX
 
@@ -124,25 +125,6 @@ struct dfs_in {
     const struct dom_entries *en;
     uint32_t base, N;
 };
-
-struct u32vec {
-    uint32_t *v;
-    size_t n, cap;
-};
-
-static int u32vec_push(struct u32vec *a, uint32_t x)
-{
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 256;
-        uint32_t *v = realloc(a->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        a->v = v;
-        a->cap = cap;
-    }
-    a->v[a->n++] = x;
-    return 0;
-}
 
 /* A node's successor list: the entries' lists for the root and groups, the
  * forward edges (to blocks of the set) for blocks. */

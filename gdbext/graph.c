@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "graph.h"
+#include "u32vec.h"
 
 #define WINDOW (1u << 20)
 #define PROGRESS_EVERY (1u << 16)
@@ -32,23 +33,6 @@ static size_t window_get(struct window *w, uint64_t addr, size_t len, const uint
     w->hi = addr + got;
     *p = w->data;
     return got < len ? got : len;
-}
-
-/* A growable u32 array. */
-struct u32vec { uint32_t *v; uint64_t n, cap; };
-
-static int u32vec_push(struct u32vec *a, uint32_t x)
-{
-    if (a->n == a->cap) {
-        uint64_t cap = a->cap ? a->cap * 2 : (1u << 16);
-        uint32_t *v = realloc(a->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        a->v = v;
-        a->cap = cap;
-    }
-    a->v[a->n++] = x;
-    return 0;
 }
 
 struct redge_vec { struct root_edge *v; uint64_t n, cap; };

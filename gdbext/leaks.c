@@ -8,6 +8,7 @@
 #include "dominators.h"
 #include "leaks.h"
 #include "query.h"
+#include "u32vec.h"
 
 #define NONE UINT32_MAX
 /* Component numbers count down from here; DFS indexes count up from 1.
@@ -59,25 +60,6 @@ static int cmp_root(const void *a, const void *b)
 struct lrec {
     uint32_t ahead, s[3];
 };
-
-struct u32vec {
-    uint32_t *v;
-    size_t n, cap;
-};
-
-static int u32vec_push(struct u32vec *a, uint32_t x)
-{
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 256;
-        uint32_t *v = realloc(a->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        a->v = v;
-        a->cap = cap;
-    }
-    a->v[a->n++] = x;
-    return 0;
-}
 
 static int build_records(const struct graph *g, const uint64_t *in_u, const uint32_t *ublk, const uint32_t *lid,
                          uint32_t m, struct lrec *rec, struct u32vec *ovf, struct u32vec *ovf_off)
