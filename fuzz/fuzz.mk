@@ -25,9 +25,9 @@ FUZZ_SAN = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 WRAP = -Wl,--wrap=mmap -Wl,--wrap=munmap
 
 TARGETS = core glibc dwarf
-core_engine = error memory elfcore
-glibc_engine = error memory elfcore blocks heap_glibc
-dwarf_engine = error dwarf elfsym
+core_engine = error memory elfcore mapfile
+glibc_engine = error memory elfcore mapfile blocks heap_glibc
+dwarf_engine = error dwarf elfsym mapfile
 core_libs =
 glibc_libs =
 dwarf_libs = -ldwarf -lelf -lz

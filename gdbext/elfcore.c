@@ -5,6 +5,7 @@
  * or corrupt. Headers are copied out with memcpy, since a corrupt file may
  * put them at unaligned offsets. */
 #include "elfcore.h"
+#include "mapfile.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -271,44 +272,15 @@ struct retain_error *core_file_parse(const uint8_t *image, size_t size, struct c
     return NULL;
 }
 
-/* Maps the whole file read-only; the caller munmaps. */
-static struct retain_error *map_file(const char *path, const uint8_t **image_ret, size_t *size_ret)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return retain_errorf("cannot open %s: %s", path, strerror(errno));
-    struct stat st;
-    struct retain_error *err = NULL;
-    if (fstat(fd, &st) != 0)
-        err = retain_errorf("cannot stat %s: %s", path, strerror(errno));
-    else if (!S_ISREG(st.st_mode))
-        err = retain_errorf("%s: not a regular file", path);
-    else if (st.st_size == 0)
-        err = retain_errorf("%s: empty file, not a core", path);
-    else if ((uint64_t)st.st_size > SIZE_MAX)
-        err = retain_errorf("%s: too large to map", path);
-    if (err) {
-        close(fd);
-        return err;
-    }
-    void *image = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    int saved = errno;
-    close(fd);   /* the mapping keeps the file */
-    if (image == MAP_FAILED)
-        return retain_errorf("cannot mmap %s: %s", path, strerror(saved));
-    *image_ret = image;
-    *size_ret = (size_t)st.st_size;
-    return NULL;
-}
-
 struct retain_error *core_file_open(const char *path, struct core_file **core_ret)
 {
     *core_ret = NULL;
-    const uint8_t *image = NULL;
+    void *map = NULL;
     size_t size = 0;
-    struct retain_error *err = map_file(path, &image, &size);
+    struct retain_error *err = map_file_readonly(path, 1, "a core", &map, &size);
     if (err)
         return err;
+    const uint8_t *image = map;
     struct core_file *core = NULL;
     err = core_file_parse(image, size, &core);
     if (err) {

@@ -7,6 +7,7 @@
  * checked against the file size before use, and headers are copied out
  * with memcpy (a corrupt file may put them at unaligned offsets). */
 #include "elfsym.h"
+#include "mapfile.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -52,33 +53,6 @@ static int in_bounds(size_t size, uint64_t off, uint64_t len)
 
 /* ---- mapping and headers ---- */
 
-static struct retain_error *map_file(const char *path, void **map_ret, size_t *size_ret)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return retain_errorf("cannot open %s: %s", path, strerror(errno));
-    struct stat st;
-    struct retain_error *err = NULL;
-    if (fstat(fd, &st) != 0)
-        err = retain_errorf("cannot stat %s: %s", path, strerror(errno));
-    else if (!S_ISREG(st.st_mode))
-        err = retain_errorf("%s: not a regular file", path);
-    else if (st.st_size < (off_t)sizeof(Elf64_Ehdr))
-        err = retain_errorf("%s: too small for an ELF file (%lld bytes)", path, (long long)st.st_size);
-    if (err) {
-        close(fd);
-        return err;
-    }
-    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    int saved = errno;
-    close(fd);
-    if (map == MAP_FAILED)
-        return retain_errorf("cannot mmap %s: %s", path, strerror(saved));
-    *map_ret = map;
-    *size_ret = (size_t)st.st_size;
-    return NULL;
-}
-
 static struct retain_error *check_ehdr(struct elf_image *img)
 {
     if (memcmp(img->data, ELFMAG, SELFMAG) != 0)
@@ -105,7 +79,7 @@ static struct retain_error *image_open(const char *path, struct elf_image *img, 
 {
     void *map = NULL;
     size_t size = 0;
-    struct retain_error *err = map_file(path, &map, &size);
+    struct retain_error *err = map_file_readonly(path, sizeof(Elf64_Ehdr), "an ELF file", &map, &size);
     if (err)
         return err;
     img->data = map;
