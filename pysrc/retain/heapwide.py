@@ -2,6 +2,8 @@
 a set of blocks (retain path --type / --leaked). The engine computes; this
 filters names with the engine's PCRE2 matcher and renders."""
 
+import re
+
 import gdb
 
 import _retain
@@ -51,6 +53,7 @@ def histogram(analysis, type_pattern, sort):
 # ---- merged shortest paths -------------------------------------------------------
 
 MAX_TREE_DEPTH = 200   # deeper trees (after folding) are cut, and say so
+_INDEX = re.compile(r"\[\d+\]")
 
 
 class _Node:
@@ -87,7 +90,9 @@ def _merge(nodes):
                 node = by_label[label] = _Node(label, "root", root["type"])
                 top.append(node)
         else:
-            node = merged[parent].child(render.arrow(field, False) or "+0x0", type_name)
+            # Array elements merge: ->items[3] and ->items[17] are one path shape.
+            label = _INDEX.sub("[]", render.arrow(field, False) or "+0x0")
+            node = merged[parent].child(label, type_name)
         node.blocks += blocks
         node.bytes += nbytes
         merged[i] = node
