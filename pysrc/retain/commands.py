@@ -96,6 +96,9 @@ retain top [N]     what retains the most memory (--by block, type or root)
 retain histogram   count and bytes per type
 retain leaks       in-use blocks no root reaches, by leak root
 retain stats       what the heap walk and the reference graph found
+retain report      all of the above in one document (--json FILE to save it)
+retain check       CI conditions (--max-retained, --max-leaked, --no-path-from)
+retain diff OLD NEW  what grew between two saved reports
 
 ADDR is any gdb expression (a number, a variable, req->msg). Add --json for
 machine-readable output (schema in docs/json-schema.md). Settings:
@@ -404,36 +407,42 @@ filter), the engine's memory, and the time each phase took."""
     def run(self, argv, from_tty):
         args = _parser("retain stats").parse_args(argv)
         analysis = engine.current(progress=not args.json)
-        s = analysis.session.stats()
-        body = {
-            "heap": {"kind": "glibc", "arenas": s["arenas"], "heaps": s["heaps"], "mmapped": s["mmapped"],
-                     "method": getattr(analysis, "heap_method", "debug-symbols")},
-            "blocks": {"in_use": s["blocks_in_use"], "free": s["blocks_free"]},
-            "bytes": {"in_use": s["bytes_in_use"], "free": s["bytes_free"]},
-            "edges": s["edges"], "root_edges": s["root_edges"], "roots": s["roots"],
-            "unreadable_bytes": s["unreadable_bytes"] + s["missing_bytes"],
-            "memory_bytes": s["memory_bytes"],
-            "seconds": {"walk": s["walk"], "roots": s["roots_seconds"], "graph": s["graph"], "bfs": s["bfs"]},
-            "source": s["source"],
-            "missing": [{"start": render.hexa(m["start"]), "end": render.hexa(m["end"]), "path": m["path"],
-                         "writable": m["writable"]} for m in s.get("missing", [])],
-        }
+        body, lines = stats_body(analysis)
         obj = render.envelope("stats", body, analysis)
-        lines = [
-            "heap: glibc, %d arena%s, %d heap%s, %d mmapped chunk%s (read from %s; found by %s)" % (
-                s["arenas"], "" if s["arenas"] == 1 else "s", s["heaps"], "" if s["heaps"] == 1 else "s",
-                s["mmapped"], "" if s["mmapped"] == 1 else "s", s["source"], body["heap"]["method"]),
-            "blocks: %d in use (%d bytes), %d free (%d bytes)" % (
-                s["blocks_in_use"], s["bytes_in_use"], s["blocks_free"], s["bytes_free"]),
-            "edges: %d between blocks, %d from roots" % (s["edges"], s["root_edges"]),
-            "root words: " + ", ".join("%s %d" % (k, s["roots"][k]) for k in ROOT_KINDS),
-            "unreadable: %d bytes" % body["unreadable_bytes"],
-        ] + _missing_lines(s.get("missing", [])) + [
-            "engine memory: %.1f MiB" % (s["memory_bytes"] / 1048576.0),
-            "time: walk %.3fs, roots %.3fs, graph %.3fs, distances %.3fs" % (
-                s["walk"], s["roots_seconds"], s["graph"], s["bfs"]),
-        ]
         _emit(args, lines + _warning_lines(obj), obj)
+
+
+def stats_body(analysis):
+    """The body of `retain stats` (its JSON without the envelope) and its text lines."""
+    s = analysis.session.stats()
+    body = {
+        "heap": {"kind": "glibc", "arenas": s["arenas"], "heaps": s["heaps"], "mmapped": s["mmapped"],
+                 "method": getattr(analysis, "heap_method", "debug-symbols")},
+        "blocks": {"in_use": s["blocks_in_use"], "free": s["blocks_free"]},
+        "bytes": {"in_use": s["bytes_in_use"], "free": s["bytes_free"]},
+        "edges": s["edges"], "root_edges": s["root_edges"], "roots": s["roots"],
+        "unreadable_bytes": s["unreadable_bytes"] + s["missing_bytes"],
+        "memory_bytes": s["memory_bytes"],
+        "seconds": {"walk": s["walk"], "roots": s["roots_seconds"], "graph": s["graph"], "bfs": s["bfs"]},
+        "source": s["source"],
+        "missing": [{"start": render.hexa(m["start"]), "end": render.hexa(m["end"]), "path": m["path"],
+                     "writable": m["writable"]} for m in s.get("missing", [])],
+    }
+    lines = [
+        "heap: glibc, %d arena%s, %d heap%s, %d mmapped chunk%s (read from %s; found by %s)" % (
+            s["arenas"], "" if s["arenas"] == 1 else "s", s["heaps"], "" if s["heaps"] == 1 else "s",
+            s["mmapped"], "" if s["mmapped"] == 1 else "s", s["source"], body["heap"]["method"]),
+        "blocks: %d in use (%d bytes), %d free (%d bytes)" % (
+            s["blocks_in_use"], s["bytes_in_use"], s["blocks_free"], s["bytes_free"]),
+        "edges: %d between blocks, %d from roots" % (s["edges"], s["root_edges"]),
+        "root words: " + ", ".join("%s %d" % (k, s["roots"][k]) for k in ROOT_KINDS),
+        "unreadable: %d bytes" % body["unreadable_bytes"],
+    ] + _missing_lines(s.get("missing", [])) + [
+        "engine memory: %.1f MiB" % (s["memory_bytes"] / 1048576.0),
+        "time: walk %.3fs, roots %.3fs, graph %.3fs, distances %.3fs" % (
+            s["walk"], s["roots_seconds"], s["graph"], s["bfs"]),
+    ]
+    return body, lines
 
 
 class HistogramCommand(_RetainCommand):
@@ -639,4 +648,6 @@ def register():
     HistogramCommand()
     TopCommand()
     LeaksCommand()
+    from . import report   # report, check, diff (report.py imports this module)
+    report.register()
     engine.connect_events()
