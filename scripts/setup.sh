@@ -26,6 +26,7 @@ readonly PACKAGES=(
     gdb gdbserver g++ libdwarf-dev libelf-dev zlib1g-dev libpcre2-dev
     python3-dev python3-pytest libc6-dbg
     clang-14 libclang-rt-14-dev
+    golang-go graphviz
 )
 readonly PYTHON=/usr/bin/python3   # Debian's, the one python3-pytest is for
 readonly JOBS=${RETAIN_JOBS:-2}

@@ -6,7 +6,7 @@ import gdb
 
 import _retain
 
-from . import engine, glibc, heapwide, render, sizes
+from . import engine, export, glibc, heapwide, render, sizes
 from .errors import RetainError
 
 ROOT_KINDS = ("global", "stack", "register", "tls", "mapping")
@@ -59,6 +59,11 @@ def _emit(args, text_lines, json_obj):
         gdb.write(render.dumps(json_obj) + "\n")
     else:
         gdb.write("\n".join(text_lines) + "\n")
+
+
+def _wrote(args, written):
+    if not args.json:
+        gdb.write("wrote %s (%s)\n" % (written[0], written[1]))
 
 
 def _lookup(analysis, addr):
@@ -170,7 +175,7 @@ class PathCommand(_RetainCommand):
     """Show the shortest chains of references from roots to a heap block.
 
 Usage: retain path ADDR [-n N] [--kind K,...] [--root RE] [--exclude-root RE]
-                   [--max-depth D] [--fail-if C] [--json]
+                   [--max-depth D] [--fail-if C] [--dot FILE] [--json]
 
 ADDR is any gdb expression; its heap block (interior addresses count) is the
 target. Prints N chains (default 1) that start at distinct roots, shortest
@@ -183,10 +188,12 @@ else the object file, mapping or register). --max-depth D stops the search after
 An unreachable block is reported as a leak candidate.
 --fail-if reachable|unreachable makes the command fail (after printing its
 answer) when the block is so: in `gdb -batch`, a failing last command makes
-gdb exit with status 1 (see also `set retain exit-on-error`)."""
+gdb exit with status 1 (see also `set retain exit-on-error`).
+--dot FILE also writes the chains (or the merged tree of --type / --leaked)
+as a Graphviz graph; FILE.svg is drawn with `dot -Tsvg` when it is installed."""
 
     name = "path"
-    options = ("-n", "--kind", "--root", "--exclude-root", "--max-depth", "--fail-if", "--json")
+    options = ("-n", "--kind", "--root", "--exclude-root", "--max-depth", "--fail-if", "--dot", "--json")
 
     def run(self, argv, from_tty):
         p = _parser("retain path")
@@ -200,6 +207,7 @@ gdb exit with status 1 (see also `set retain exit-on-error`)."""
         p.add_argument("--type", help="every block whose type matches: merged paths")
         p.add_argument("--leaked", action="store_true", help="every leaked block: merged paths")
         p.add_argument("--through", help="only chains through a field or type matching this pattern")
+        p.add_argument("--dot", metavar="FILE", help="also write the chains as a Graphviz graph (.svg: drawn)")
         args = p.parse_args(argv)
         if args.type or args.leaked:
             return self.merged(args)
@@ -232,6 +240,9 @@ gdb exit with status 1 (see also `set retain exit-on-error`)."""
         else:
             gdb.write("\n".join(self.text(addr, block, target_type, paths, truncated, _scope(args, kinds),
                                            max_depth, obj)) + "\n")
+        if args.dot:
+            _wrote(args, export.write_dot(args.dot, export.paths_dot(
+                paths, "retain path: " + render.block_text(block, target_type))))
         if args.fail_if == "reachable" and paths:
             raise RetainError("0x%x is reachable (--fail-if reachable)" % addr)
         if args.fail_if == "unreachable" and not paths:
@@ -248,6 +259,8 @@ gdb exit with status 1 (see also `set retain exit-on-error`)."""
         body, lines = heapwide.merged_path(analysis, args, kinds)
         obj = render.envelope("path", body, analysis)
         _emit(args, lines + _warning_lines(obj), obj)
+        if args.dot:
+            _wrote(args, export.write_dot(args.dot, export.tree_dot(body["tree"], lines[0])))
 
     @staticmethod
     def text(addr, block, target_type, paths, truncated, scope, max_depth, obj):
@@ -473,7 +486,7 @@ class TopCommand(_RetainCommand):
     """Show what retains the most memory.
 
 Usage: retain top [N] [--by block|type|root] [--type RE] [--root RE]
-                  [--exclude-root RE] [--json]
+                  [--exclude-root RE] [--pprof FILE] [--json]
 
 The N (default 10) blocks, types or roots that retain the most bytes: a
 block's retained size is what would be freed if it were gone (itself and
@@ -481,25 +494,51 @@ every block only it keeps alive, by the dominator tree). --by type sums the
 blocks of each type without counting a block twice; --by root counts what
 each root variable alone keeps alive. Each entry shows its shortest chain.
 --type keeps entries whose type matches; --root / --exclude-root leave roots
-out of the graph (what only they held then retains nothing)."""
+out of the graph (what only they held then retains nothing).
+--pprof FILE also writes a pprof profile (for `go tool pprof`, flame graphs)
+of the N (default: 1000 for the profile) largest blocks no other of them
+dominates: stacks are their shortest chains from the roots (root, fields,
+types), values retained bytes."""
 
     name = "top"
-    options = ("--by", "--type", "--root", "--exclude-root", "--json")
+    options = ("--by", "--type", "--root", "--exclude-root", "--pprof", "--json")
 
     def run(self, argv, from_tty):
         p = _parser("retain top")
-        p.add_argument("n", nargs="?", type=int, default=10)
+        p.add_argument("n", nargs="?", type=int, default=None)
         p.add_argument("--by", choices=("block", "type", "root"), default="block")
         p.add_argument("--type")
         p.add_argument("--root")
         p.add_argument("--exclude-root")
+        p.add_argument("--pprof", metavar="FILE", help="write a pprof profile of the top blocks' root paths")
         args = p.parse_args(argv)
+        if args.pprof and args.by != "block":
+            raise RetainError("retain top: --pprof goes with --by block")
+        export_n = args.n if args.n is not None else PPROF_DEFAULT_N
+        if args.n is None:
+            args.n = 10
         if args.n < 1:
             raise RetainError("retain top: N must be at least 1")
         analysis = engine.current(progress=not args.json)
         body, lines = heapwide.top(analysis, args)
         obj = render.envelope("top", body, analysis)
         _emit(args, lines + _warning_lines(obj), obj)
+        if args.pprof:
+            self.pprof(analysis, args, export_n)
+
+    @staticmethod
+    def pprof(analysis, args, n):
+        s = analysis.session
+        groups, _reps = heapwide.root_groups(s, args.root, args.exclude_root)
+        blocks = heapwide.pick_top_blocks(s, args.type, n, groups)
+        data, kept, dominated = export.top_profile(s, blocks, groups, args.root, args.exclude_root)
+        export.write_pprof(args.pprof, data)
+        if not args.json:
+            gdb.write("wrote %s (pprof: %d blocks%s; try: go tool pprof -top %s)\n" % (
+                args.pprof, kept, ", %d more inside them left out" % dominated if dominated else "", args.pprof))
+
+
+PPROF_DEFAULT_N = 1000
 
 
 class LeaksCommand(_RetainCommand):

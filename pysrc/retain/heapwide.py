@@ -206,15 +206,20 @@ def _chain(session, addr, args):
     return render.chain_line(paths[0]["root"], paths[0]["hops"]), render.root_json(paths[0]["root"])
 
 
+def pick_top_blocks(s, type_pattern, n, groups):
+    """[(addr, size, retained)]: the n blocks (of types matching the
+    pattern) that retain the most, largest first."""
+    if not type_pattern:
+        return [(a, size, ret) for a, size, ret in _retain.top_blocks(s, n, groups=groups)]
+    names = _retain.type_index(s)
+    views = [v for v in match("--type", type_pattern, names) if names[v] is not None]
+    addrs = _retain.blocks_with_types(s, views) if views else []
+    lookups = ((a, s.lookup(a)["size"], _retain.retained(s, a, groups=groups)) for a in addrs)
+    return sorted(lookups, key=lambda x: (-x[2], x[0]))[:n]
+
+
 def _top_blocks(s, args, groups):
-    if not args.type:
-        picked = [(a, size, ret) for a, size, ret in _retain.top_blocks(s, args.n, groups=groups)]
-    else:
-        names = _retain.type_index(s)
-        views = [v for v in match("--type", args.type, names) if names[v] is not None]
-        addrs = _retain.blocks_with_types(s, views) if views else []
-        lookups = ((a, s.lookup(a)["size"], _retain.retained(s, a, groups=groups)) for a in addrs)
-        picked = sorted(lookups, key=lambda x: (-x[2], x[0]))[:args.n]
+    picked = pick_top_blocks(s, args.type, args.n, groups)
     entries = []
     for rank, (addr, size, retained) in enumerate(picked, 1):
         chain, root = _chain(s, addr, args)
