@@ -1,8 +1,8 @@
 # Builds retain's fuzz targets and their replay programs (GNU make; see
 # fuzz/README.md). fuzz/run.sh calls it; by hand, from the top of the tree:
 #
-#   make -f fuzz/fuzz.mk -j2 fuzz     fuzz/build/fuzz_{core,glibc,dwarf}  (libFuzzer)
-#   make -f fuzz/fuzz.mk -j2 replay   fuzz/build/replay_{core,glibc,dwarf} (a plain main)
+#   make -f fuzz/fuzz.mk -j2 fuzz     fuzz/build/fuzz_{core,glibc,dwarf,go}  (libFuzzer)
+#   make -f fuzz/fuzz.mk -j2 replay   fuzz/build/replay_{core,glibc,dwarf,go} (a plain main)
 #
 # The engine sources are compiled here again, with the fuzzer's coverage
 # instrumentation and sanitizers: nothing of this is part of the gdb module.
@@ -24,13 +24,17 @@ FUZZ_SAN = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 # every mmap of the input file becomes an exactly sized, ASan-checked copy
 WRAP = -Wl,--wrap=mmap -Wl,--wrap=munmap
 
-TARGETS = core glibc dwarf
+TARGETS = core glibc dwarf go
 core_engine = error memory elfcore mapfile
 glibc_engine = error memory elfcore mapfile blocks heap_glibc
 dwarf_engine = error dwarf elfsym mapfile
+go_engine = error memory elfcore mapfile blocks heap_glibc heap_go
 core_libs =
 glibc_libs =
 dwarf_libs = -ldwarf -lelf -lz
+go_libs =
+# fuzz_go caps the size of one allocation while the walk runs (see fuzz_go.c)
+go_ldflags = -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc
 
 headers = $(wildcard $(TOP)/gdbext/*.h) $(TOP)/fuzz/fuzz_common.h
 
@@ -56,9 +60,9 @@ $(B)/obj-replay/%.o: $(TOP)/fuzz/%.c $(headers)
 
 define target_rules
 $(B)/fuzz_$(1): $(B)/obj-fuzz/fuzz_$(1).o $(B)/obj-fuzz/fuzz_common.o $($(1)_engine:%=$(B)/obj-fuzz/%.o)
-	$(FUZZ_CC) $(F_CFLAGS) $(FUZZ_SAN) $(WRAP) -o $$@ $$^ $($(1)_libs)
+	$(FUZZ_CC) $(F_CFLAGS) $(FUZZ_SAN) $(WRAP) $($(1)_ldflags) -o $$@ $$^ $($(1)_libs)
 $(B)/replay_$(1): $(B)/obj-replay/replay.o $(B)/obj-replay/fuzz_$(1).o $(B)/obj-replay/fuzz_common.o $($(1)_engine:%=$(B)/obj-replay/%.o)
-	$(REPLAY_CC) $(F_CFLAGS) $(REPLAY_SAN) $(WRAP) -o $$@ $$^ $($(1)_libs)
+	$(REPLAY_CC) $(F_CFLAGS) $(REPLAY_SAN) $(WRAP) $($(1)_ldflags) -o $$@ $$^ $($(1)_libs)
 endef
 $(foreach t,$(TARGETS),$(eval $(call target_rules,$(t))))
 

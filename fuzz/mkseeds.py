@@ -5,6 +5,7 @@ committed). Used by fuzz/run.sh:
     mkseeds.py core  OUTDIR [CORE...]   small cores: a synthetic one, and each
                                         CORE (e.g. from gcore) trimmed
     mkseeds.py glibc OUTDIR             synthetic heaps in fuzz_glibc's format
+    mkseeds.py go    OUTDIR             synthetic Go heaps in fuzz_go's format
     mkseeds.py hex   FILE               FILE as the text form of
                                         fuzz/regressions/ (to stdout)
     mkseeds.py unhex OUTDIR TXT...      each regression case TXT decoded
@@ -290,6 +291,251 @@ def cmd_glibc(out):
         (out / f"world-{name}").write_bytes(s.encode(1, MAIN_ARENA, SBRK, tc))
 
 
+# ---- Go heaps (fuzz/fuzz_go.c's input format) ---------------------------------------
+
+GO_HEADER = 192
+# fuzz_go.c's regions: (start, maximum readable length)
+GO_REGIONS = [(0x550000, 0x1000), (0x560000, 0x10000), (0x570000, 0x10000), (0x580000, 0x10000),
+              (0x590000, 0x1000), (0x600000000, 0x10000), (0x700000000, 0x800000)]
+MHEAP, SPANS, MSPANS, ABITS, SPECIAL, L2REG, HEAPARENA = (r[0] for r in GO_REGIONS)
+GO_ARENA = 0xC000000000
+# Go 1.19's runtime.mspan and runtime.special offsets (tests/c/test_heap_go.c)
+MSPAN = dict(sizeof_mspan=144, startaddr=24, npages=32, freeindex=48, nelems=56, allocbits=72,
+             spanclass=98, state=99, elemsize=104, specials=128, special_next=0, special_offset=8,
+             special_kind=10, finalizer_fn=16, bitmap=0)
+# fuzz_go.c's layouts 0-2 (layout 3 is read from the header)
+GO_LAYOUTS = {
+    0: dict(page=8192, arena=64 << 20, base=0xFFFF800000000000, l1=1, l2=1 << 22),
+    1: dict(page=8192, arena=1 << 20, base=0xBFF0000000, l1=16, l2=64),
+    2: dict(page=64, arena=2048, base=0, l1=1, l2=0),
+}
+SPAN_DEAD, SPAN_INUSE, SPAN_MANUAL = 0, 1, 2
+MASK64 = (1 << 64) - 1
+
+
+class GoSpace:
+    """fuzz_go's seven regions, written into at absolute addresses: each
+    region's data grows to the last byte written; readable defaults to the
+    region's maximum (the rest reads as zeros)."""
+
+    def __init__(self, layout_id):
+        self.layout_id = layout_id
+        self.lay = GO_LAYOUTS[layout_id if layout_id in GO_LAYOUTS else 0]
+        self.data = [bytearray() for _ in GO_REGIONS]
+        self.readable = [m for _, m in GO_REGIONS]
+        self.probes = [0] * 8
+        self.custom = None
+        self.arenas = {}   # arena start -> heapArena address
+
+    def put(self, addr, value, size=8):
+        for i, (start, maxlen) in enumerate(GO_REGIONS):
+            if start <= addr and addr + size <= start + maxlen:
+                off = addr - start
+                buf = self.data[i]
+                if len(buf) < off + size:
+                    buf.extend(bytes(off + size - len(buf)))
+                buf[off:off + size] = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
+                return
+        raise ValueError(f"no region at {addr:#x}")
+
+    def get(self, addr, size=1):
+        for i, (start, maxlen) in enumerate(GO_REGIONS):
+            if start <= addr < start + maxlen:
+                off = addr - start
+                buf = self.data[i]
+                return int.from_bytes(bytes(buf[off:off + size]).ljust(size, b"\0"), "little")
+        raise ValueError(f"no region at {addr:#x}")
+
+    def arena_of(self, addr):
+        lay = self.lay
+        return addr - ((addr - lay["base"]) & MASK64) % lay["arena"]
+
+    def heap_arena(self, arena):
+        """The heapArena of the arena starting at arena (made on first use):
+        its bitmap in region 6, its L2 entry in region 5, its L1 entry in 0."""
+        if arena in self.arenas:
+            return self.arenas[arena]
+        lay = self.lay
+        bitmap = lay["arena"] // 32
+        ha = HEAPARENA + len(self.arenas) * max(bitmap, 0x100)
+        idx = ((arena - lay["base"]) & MASK64) // lay["arena"]
+        l1, l2 = divmod(idx, lay["l2"]) if lay["l2"] else (0, idx)
+        l1_slot = MHEAP + 0x100 + 8 * l1
+        l2_array = self.get(l1_slot, 8)
+        if not l2_array:   # a new L2 array: this entry in the next free slot of region 5
+            l2_array = (L2REG + len(self.data[5]) - 8 * l2) & MASK64
+            self.put(l1_slot, l2_array)
+        self.put((l2_array + 8 * l2) & MASK64, ha)
+        self.arenas[arena] = ha
+        self.readable[6] = max(self.readable[6] if len(self.arenas) > 1 else 0,
+                               ha + max(bitmap, 0x100) - HEAPARENA)
+        return ha
+
+    def bitmap_word(self, addr, pointer, scan):
+        arena = self.arena_of(addr)
+        ha = self.heap_arena(arena)
+        w = (addr - arena) // 8
+        byte = ha + MSPAN["bitmap"] + w // 4
+        self.put(byte, self.get(byte) | (pointer << (w % 4)) | (scan << (4 + w % 4)), 1)
+
+    def span(self, ms, start, npages, elemsize, nelems, freeindex, allocbits, spanclass, state,
+             specials=0, heap_arenas=True):
+        o = MSPAN
+        self.put(ms + o["startaddr"], start)
+        self.put(ms + o["npages"], npages)
+        self.put(ms + o["freeindex"], freeindex)
+        self.put(ms + o["nelems"], nelems)
+        self.put(ms + o["allocbits"], allocbits)
+        self.put(ms + o["spanclass"], spanclass, 1)
+        self.put(ms + o["state"], state, 1)
+        self.put(ms + o["elemsize"], elemsize)
+        self.put(ms + o["specials"], specials)
+        self.put(ms + o["sizeof_mspan"] - 1, self.get(ms + o["sizeof_mspan"] - 1), 1)   # whole record
+        page = self.lay["page"]
+        if (heap_arenas and state == SPAN_INUSE and 0 < npages <= (1 << 40) // page and elemsize
+                and nelems * elemsize <= npages * page and start + npages * page <= MASK64):
+            a = self.arena_of(start)
+            while a < start + npages * page:
+                self.heap_arena(a)
+                a += self.lay["arena"]
+
+    def allspans(self, records):
+        self.put(MHEAP, SPANS)
+        self.put(MHEAP + 8, len(records))
+        for i, r in enumerate(records):
+            self.put(SPANS + 8 * i, r)
+
+    def encode(self):
+        h = bytearray(GO_HEADER)
+        h[0] = self.layout_id
+        body = b""
+        for i, buf in enumerate(self.data):
+            readable = max(self.readable[i], len(buf))
+            struct.pack_into("<II", h, 4 + 8 * i, readable, len(buf))
+            body += bytes(buf)
+        if self.custom:
+            c = self.custom
+            struct.pack_into("<15H", h, 64, *(c[k] for k in (
+                "sizeof_mspan", "startaddr", "npages", "freeindex", "nelems", "allocbits", "spanclass",
+                "state", "elemsize", "specials", "special_next", "special_offset", "special_kind",
+                "finalizer_fn", "bitmap")))
+            h[94], h[95], h[96] = c["page_shift"], c["arena_shift"], c.get("flags", 0)
+            struct.pack_into("<IIIQII", h, 100, c.get("page_raw", 0), c.get("arena_raw", 0),
+                             c.get("bitmap_raw", 0), c["base"], c["l1"], c["l2"])
+        for i, p in enumerate(self.probes):
+            struct.pack_into("<Q", h, 128 + 8 * i, p & MASK64)
+        return bytes(h) + body
+
+
+def go_world(layout_id=0, crossing=True, lay=None):
+    """The heap of tests/c/test_heap_go.c in fuzz_go's format: a scannable
+    span A (a finalizer on object 5), a noscan span B, a goroutine stack C,
+    a span D that claims more objects than it holds; on layouts with small
+    arenas also E, one large object that crosses an arena edge."""
+    s = GoSpace(layout_id)
+    if lay:
+        s.lay = lay
+    page = s.lay["page"]
+    npages = max(1, 8192 // page)           # A and B: 8 KiB each
+    a_start, b_start = GO_ARENA, GO_ARENA + 8192
+    c_start, d_start = GO_ARENA + 2 * 8192, GO_ARENA + 6 * 8192
+    records = [MSPANS + 0x100 * i for i in range(4)]
+    # A: 256 objects of 32 bytes, pointerful; 0 and 1 below freeindex, 5 by allocBits
+    s.span(records[0], a_start, npages, 32, 256, 2, ABITS, 2 << 1, SPAN_INUSE, SPECIAL)
+    s.put(ABITS, 1 << 5, 1)
+    # B: 512 objects of 16 bytes, noscan; 0 and 3 allocated
+    s.span(records[1], b_start, npages, 16, 512, 0, ABITS + 0x40, (1 << 1) | 1, SPAN_INUSE)
+    s.put(ABITS + 0x40, 1 | (1 << 3), 1)
+    # C: a goroutine stack; D: claims more objects than its pages hold
+    s.span(records[2], c_start, 4 * npages, 0, 0, 0, 0, 0, SPAN_MANUAL)
+    s.span(records[3], d_start, npages, 64, 1000, 0, ABITS + 0x80, 0, SPAN_INUSE)
+    # a finalizer on A's object 5, whose function value is 0xf00d
+    s.put(SPECIAL, 0)
+    s.put(SPECIAL + 8, 5 * 32, 2)
+    s.put(SPECIAL + 10, 1, 1)
+    s.put(SPECIAL + 16, 0xF00D)
+    # A's object 0: pointer, scalar, pointer, then no more; object 1: a stale bit
+    s.bitmap_word(a_start, 1, 1)
+    s.bitmap_word(a_start + 8, 0, 1)
+    s.bitmap_word(a_start + 16, 1, 1)
+    s.bitmap_word(a_start + 40, 1, 1)
+    arena = s.lay["arena"]
+    if crossing and arena <= (1 << 20):
+        # E: one object of two pages' worth, across the edge of A's arena
+        e_start = GO_ARENA - GO_ARENA % page + (s.arena_of(GO_ARENA) + arena - GO_ARENA) - page
+        if e_start < d_start + 8192:
+            e_start += arena * ((d_start + 8192 - e_start) // arena + 1)
+        e_size = 2 * page if page >= 1024 else 1024
+        records.append(MSPANS + 0x100 * len(records))
+        s.span(records[-1], e_start, e_size // page, e_size, 1, 1, ABITS + 0xC0, 5 << 1, SPAN_INUSE)
+        edge = s.arena_of(e_start + e_size - 1)
+        if s.lay["arena"] // 32 <= 0x100:   # small bitmaps: pointers on both sides of the edge
+            for x in range(max(e_start, edge - 32), min(edge + 32, e_start + e_size), 8):
+                s.bitmap_word(x, int(x % 16 == 0), 1)
+    s.allspans(records)
+    s.probes = [0, 8, 5 * 32 + 8, 8192 + 48 + 15, 2 * 8192, 6 * 8192 + 8, -8, 1 << 40]
+    return s, records
+
+
+def cmd_go(out):
+    out.mkdir(parents=True, exist_ok=True)
+    for lid in (0, 1, 2):
+        s, _ = go_world(lid)
+        (out / f"world-layout{lid}").write_bytes(s.encode())
+    # layout 3: Go 1.19's numbers from the header, then inconsistent ones
+    custom = dict(MSPAN, page_shift=13, arena_shift=13, base=0xFFFF800000000000, l1=1, l2=1 << 22)
+    for name, change in {
+        "custom-layout": {},
+        "custom-bitmap-size-wrong": dict(flags=4, bitmap_raw=1000),
+        "custom-page-not-power-of-two": dict(flags=1, page_raw=12288),
+        "custom-state-outside-mspan": dict(state=144),
+        "custom-fields-overlap": dict(nelems=32, freeindex=24),
+        "custom-two-level-index": dict(l1=64, l2=1 << 16),
+    }.items():
+        c = dict(custom, **change)
+        s, _ = go_world(0, lay=dict(GO_LAYOUTS[0], l1=c["l1"], l2=c["l2"]))
+        s.layout_id = 3
+        s.custom = c
+        (out / f"world-{name}").write_bytes(s.encode())
+    # corrupt variants of the Go 1.19 world: each breaks one thing the walker follows
+    o = MSPAN
+
+    def extra_spans(s, recs, spans):
+        for i, args in enumerate(spans):
+            r = MSPANS + 0x100 * (len(recs) + i)
+            s.span(r, *args)
+        s.allspans(recs + [MSPANS + 0x100 * (len(recs) + i) for i in range(len(spans))])
+
+    corrupt = {
+        "span-sizes-corrupt": lambda s, r: extra_spans(s, r, [
+            (GO_ARENA + 8 * 8192, 0, 32, 0, 0, 0, 0, SPAN_INUSE),                 # no pages
+            (GO_ARENA + 9 * 8192, 1, 0, 10, 0, 0, 0, SPAN_INUSE),                 # elemsize 0
+            (0xFFFFFFFFFFFFF000, 1, 8, 1, 0, 0, 0, SPAN_INUSE),                   # wraps
+            (GO_ARENA, 1 << 40, 8192, 1, 0, 0, 0, SPAN_INUSE)]),                  # 2^53 bytes
+        "allspans-huge": lambda s, r: s.put(MHEAP + 8, (1 << 28) + 1),
+        "allspans-long": lambda s, r: s.put(MHEAP + 8, 1 << 16),
+        "allspans-unreadable": lambda s, r: s.put(MHEAP, 0xDEAD0000),
+        "no-spans": lambda s, r: s.put(MHEAP + 8, 0),
+        "span-record-unreadable": lambda s, r: s.put(SPANS + 8, 0x10),
+        "spans-unsorted": lambda s, r: s.allspans(list(reversed(r))),
+        "span-listed-twice": lambda s, r: s.allspans(r + r[:1]),
+        "special-cycle": lambda s, r: (s.put(SPECIAL, SPECIAL + 32), s.put(SPECIAL + 32 + 10, 2, 1),
+                                       s.put(SPECIAL + 32, SPECIAL + 64), s.put(SPECIAL + 64 + 10, 3, 1),
+                                       s.put(SPECIAL + 64, SPECIAL + 32)),
+        "specials-unreadable": lambda s, r: s.put(r[0] + o["specials"], 0xBAD000),
+        "arena-l1-missing": lambda s, r: s.put(MHEAP + 0x100, 0),
+        "arena-l2-missing": lambda s, r: s.put(L2REG, 0),
+        "bitmap-unreadable": lambda s, r: s.readable.__setitem__(6, 100),
+        "allocbits-unreadable": lambda s, r: s.put(r[0] + o["allocbits"], 0x1234),
+        "freeindex-huge": lambda s, r: s.put(r[1] + o["freeindex"], 1 << 63),
+        "span-state-dead": lambda s, r: s.put(r[0] + o["state"], SPAN_DEAD, 1),
+    }
+    for name, breakit in corrupt.items():
+        s, recs = go_world(0)
+        breakit(s, recs)
+        (out / f"world-{name}").write_bytes(s.encode())
+
+
 def cmd_hex(path):
     data = Path(path).read_bytes()
     for i in range(0, len(data), 32):
@@ -314,6 +560,8 @@ def main(argv):
         cmd_core(Path(argv[2]), argv[3:])
     elif len(argv) == 3 and argv[1] == "glibc":
         cmd_glibc(Path(argv[2]))
+    elif len(argv) == 3 and argv[1] == "go":
+        cmd_go(Path(argv[2]))
     elif len(argv) == 3 and argv[1] == "hex":
         cmd_hex(argv[2])
     elif len(argv) >= 3 and argv[1] == "unhex":

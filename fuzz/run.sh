@@ -16,7 +16,7 @@
 #
 # Environment:
 #   FUZZ_CC        a clang with libFuzzer (default clang-14, else clang)
-#   FUZZ_TARGETS   the targets to fuzz (default "core glibc dwarf")
+#   FUZZ_TARGETS   the targets to fuzz (default "core glibc dwarf go")
 #   FUZZ_JOBS      make -j for the build (default 2)
 # Output, in fuzz/build/ (gitignored):
 #   fuzz_TARGET, replay_TARGET   the programs
@@ -32,11 +32,11 @@ readonly FUZZ="$ROOT/fuzz"
 readonly B="$FUZZ/build"
 readonly JOBS=${FUZZ_JOBS:-2}
 readonly PYTHON=${PYTHON:-python3}
-read -r -a TARGETS <<<"${FUZZ_TARGETS:-core glibc dwarf}"
+read -r -a TARGETS <<<"${FUZZ_TARGETS:-core glibc dwarf go}"
 readonly TARGETS
 
 # Per target: the largest input (the seeds must fit: libFuzzer cuts longer ones).
-declare -A MAX_LEN=([core]=16384 [glibc]=12288 [dwarf]=20480)
+declare -A MAX_LEN=([core]=16384 [glibc]=12288 [dwarf]=20480 [go]=8192)
 readonly PER_INPUT_TIMEOUT=25   # seconds; longer is a hang
 readonly RSS_LIMIT_MB=2048
 
@@ -227,8 +227,9 @@ make_seeds() {
         case $t in
             core) make_core_seeds ;;
             glibc) "$PYTHON" "$FUZZ/mkseeds.py" glibc "$tmp/seeds/glibc" ;;
+            go) "$PYTHON" "$FUZZ/mkseeds.py" go "$tmp/seeds/go" ;;
             dwarf) make_dwarf_seeds ;;
-            *) die "unknown target $t (known: core glibc dwarf)" ;;
+            *) die "unknown target $t (known: core glibc dwarf go)" ;;
         esac
         # the regression cases are seeds too
         local -a cases=("$FUZZ/regressions/$t"/*.txt)

@@ -41,6 +41,8 @@ void block_table_deinit(struct block_table *t)
     free(t->info);
     free(t->pending);
     free(t->inuse_bits);
+    free(t->runs);
+    free(t->page_run);
     memset(t, 0, sizeof *t);
 }
 
@@ -405,8 +407,85 @@ static inline uint32_t resolve(const struct block_table *t, const struct block_r
     return (blk->addr <= addr && addr < blk->addr + blk->size) ? b : BLOCK_NONE;
 }
 
+/* Up to 2^26 pages (512 GiB of 8 KiB pages) get a page table. */
+#define MAX_RUN_PAGES (1ull << 26)
+
+static int cmp_run_desc(const void *a, const void *b)
+{
+    const struct block_run_desc *x = a, *y = b;
+    return (x->start > y->start) - (x->start < y->start);
+}
+
+struct retain_error *block_table_set_runs(struct block_table *t, const struct block_run_desc *descs, uint32_t n,
+                                          uint32_t page_shift)
+{
+    if (n == 0 || !t->sorted || t->n == 0)
+        return NULL;
+    struct block_run_desc *d = malloc((size_t)n * sizeof *d);
+    if (!d)
+        return retain_errorf("out of memory for the block runs");
+    memcpy(d, descs, (size_t)n * sizeof *d);
+    qsort(d, n, sizeof *d, cmp_run_desc);
+    uint64_t base = d[0].start >> page_shift << page_shift, last = d[n - 1].start + d[n - 1].size * d[n - 1].count;
+    uint64_t pages = ((last - base) >> page_shift) + 1;
+    struct block_run *runs = malloc((size_t)n * sizeof *runs);
+    uint32_t *page_run = pages <= MAX_RUN_PAGES ? calloc(pages, sizeof *page_run) : NULL;
+    if (!runs || !page_run) {
+        free(d);
+        free(runs);
+        free(page_run);
+        return pages <= MAX_RUN_PAGES ? retain_errorf("out of memory for the block runs") : NULL;
+    }
+    uint64_t covered = 0, page_mask = (1ull << page_shift) - 1;
+    int ok = 1;
+    for (uint32_t i = 0; i < n && ok; i++) {
+        uint32_t first = block_lookup(t, d[i].start);
+        uint64_t end = d[i].start + d[i].size * d[i].count;
+        /* the run must be exactly the table's blocks first .. first + count - 1,
+         * start on a page of its own, and end before the next run starts */
+        ok = d[i].count > 0 && !(d[i].start & page_mask) && first != BLOCK_NONE &&
+             t->blocks[first].addr == d[i].start && first + d[i].count - 1 < t->n &&
+             t->blocks[first + d[i].count - 1].addr == end - d[i].size &&
+             (i + 1 == n || end <= d[i + 1].start);
+        if (ok) {
+            runs[i] = (struct block_run){ d[i].start, end, d[i].size, first };
+            covered += d[i].count;
+        }
+    }
+    /* the runs are disjoint and sorted: the last one ends where the pages do */
+    for (uint32_t i = 0; ok && i < n; i++)
+        for (uint64_t p = (runs[i].start - base) >> page_shift; p <= ((runs[i].end - 1 - base) >> page_shift); p++)
+            page_run[p] = i + 1;
+    free(d);
+    if (!ok || covered != t->n) {   /* not what the table holds: keep the granule index */
+        free(runs);
+        free(page_run);
+        return NULL;
+    }
+    t->runs = runs;
+    t->nruns = n;
+    t->page_run = page_run;
+    t->run_base = base;
+    t->run_pages = pages;
+    t->run_shift = page_shift;
+    return NULL;
+}
+
+static inline uint32_t run_lookup(const struct block_table *t, uint64_t addr)
+{
+    uint64_t page = (addr - t->run_base) >> t->run_shift;
+    if (addr < t->run_base || page >= t->run_pages || !t->page_run[page])
+        return BLOCK_NONE;
+    const struct block_run *r = &t->runs[t->page_run[page] - 1];
+    if (addr < r->start || addr >= r->end)   /* a span's tail past its last object */
+        return BLOCK_NONE;
+    return r->first + (uint32_t)((addr - r->start) / r->size);
+}
+
 uint32_t block_lookup(const struct block_table *t, uint64_t addr)
 {
+    if (t->page_run)
+        return run_lookup(t, addr);
     const struct block_region *r = region_of(t, addr);
     if (!r)
         return BLOCK_NONE;
@@ -422,6 +501,29 @@ void block_lookup_inuse_batch(const struct block_table *t, const uint64_t *addrs
     const uint32_t *slots[BLOCK_BATCH];
     if (n > BLOCK_BATCH)
         n = BLOCK_BATCH;
+    if (t->page_run) {   /* the same idea by runs: prefetch each run, then each in-use word */
+        for (size_t i = 0; i < n; i++) {
+            uint64_t page = (addrs[i] - t->run_base) >> t->run_shift;
+            ids[i] = addrs[i] >= t->run_base && page < t->run_pages ? t->page_run[page] : 0;
+            if (ids[i])
+                __builtin_prefetch(&t->runs[ids[i] - 1]);
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (!ids[i]) {
+                ids[i] = BLOCK_NONE;
+                continue;
+            }
+            const struct block_run *r = &t->runs[ids[i] - 1];
+            ids[i] = addrs[i] >= r->start && addrs[i] < r->end
+                         ? r->first + (uint32_t)((addrs[i] - r->start) / r->size) : BLOCK_NONE;
+            if (ids[i] != BLOCK_NONE)
+                __builtin_prefetch(&t->inuse_bits[ids[i] >> 6]);
+        }
+        for (size_t i = 0; i < n; i++)
+            if (ids[i] != BLOCK_NONE && !((t->inuse_bits[ids[i] >> 6] >> (ids[i] & 63)) & 1))
+                ids[i] = BLOCK_NONE;
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         regs[i] = region_of(t, addrs[i]);
         if (regs[i]) {
@@ -448,5 +550,6 @@ size_t block_table_memory(const struct block_table *t)
     size_t bytes = (size_t)t->cap * (sizeof(struct block) + 1) + ((size_t)t->n + 64) / 8;
     for (uint32_t i = 0; i < t->nregions; i++)
         bytes += (((t->regions[i].hi - t->regions[i].lo) >> t->regions[i].shift) + 1) * sizeof(uint32_t);
+    bytes += (size_t)t->nruns * sizeof(struct block_run) + (size_t)(t->page_run ? t->run_pages : 0) * 4;
     return bytes + t->nregions * sizeof(struct block_region);
 }

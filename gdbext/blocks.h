@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include "error.h"
 
+struct go_bits;
+
 #define BLOCK_NONE UINT32_MAX
 
 enum block_state { BLOCK_INUSE = 0, BLOCK_FREE = 1 };
@@ -16,7 +18,8 @@ enum block_kind {
     BLOCK_KIND_MAIN_ARENA = 0,  /* glibc main arena (sbrk heap) */
     BLOCK_KIND_ARENA = 1,       /* glibc non-main arena heap */
     BLOCK_KIND_MMAPPED = 2,     /* glibc mmapped chunk */
-    BLOCK_KIND_GO = 3,          /* Go span object (later) */
+    BLOCK_KIND_GO = 3,          /* Go span object; its pointer words come from the heap bitmap */
+    BLOCK_KIND_GO_NOSCAN = 4,   /* Go object in a pointer-free (noscan) span: never scanned */
 };
 /* Why a block is free (or not), for `retain info`. */
 enum block_why {
@@ -42,6 +45,21 @@ struct block_table {
     struct block_region *regions; uint32_t nregions;
     uint64_t lo, hi;   /* overall bounds, for a quick reject */
     uint64_t *inuse_bits;  /* bit per block: 1 = in use (small enough to stay in cache) */
+    const struct go_bits *gobits;  /* Go heaps: which words of a BLOCK_KIND_GO block hold pointers */
+    /* Runs of equal-sized blocks (Go spans), when block_table_set_runs was
+     * called: a page table finds an address's run, and division its block,
+     * without touching the big blocks array. */
+    struct block_run *runs; uint32_t nruns;
+    uint32_t *page_run;    /* per page from run_base: run index + 1, 0 for none */
+    uint64_t run_base, run_pages;
+    uint32_t run_shift;
+};
+
+/* A run: nblocks blocks of size bytes from start, ids first... */
+struct block_run {
+    uint64_t start, end;
+    uint64_t size;
+    uint32_t first;
 };
 
 static inline enum block_state block_state(const struct block_table *t, uint32_t id)
@@ -58,6 +76,15 @@ struct retain_error *block_table_add(struct block_table *t, uint64_t addr, uint6
 /* Sorts, drops exact duplicates, builds the lookup index. Overlapping blocks
  * (a corrupt walk) are reported as an error naming the addresses. */
 struct retain_error *block_table_finish(struct block_table *t);
+/* After finish: the table is made of these runs (each [start, start +
+ * size * count) is count consecutive blocks, and every block is in one), each
+ * on whole pages of 1 << page_shift bytes. Lookups then go by page. Returns
+ * an error only when out of memory; runs that do not match the table leave
+ * the lookups as they were. */
+struct block_run_desc { uint64_t start, size, count; };
+struct retain_error *block_table_set_runs(struct block_table *t, const struct block_run_desc *runs, uint32_t n,
+                                          uint32_t page_shift);
+
 /* Mark an already-added block free (tcache/fastbin membership found later).
  * Returns 0 if addr is the start of a block, -1 otherwise. */
 int block_table_mark_free(struct block_table *t, uint64_t addr, enum block_why why);

@@ -62,6 +62,7 @@ void describe_root(struct retain_session *s, const struct root_edge *e, struct r
         describe_global(s, d);
         break;
     case ROOT_STACK:
+    case ROOT_GOROUTINE:   /* frames and variables are keyed by goroutine id there */
         d->frame = root_set_frame_at(&s->roots, d->thread, d->slot);
         describe_var(s, d);
         break;
@@ -74,13 +75,16 @@ void describe_root(struct retain_session *s, const struct root_edge *e, struct r
 }
 
 /* Sets h's type, and whether the block is an array of it: a `char *` that
- * points at a 4 KiB buffer names a char[], not a char. */
-static void set_type(struct retain_session *s, struct hop_desc *h, struct type_ref t)
+ * points at a 4 KiB buffer names a char[], not a char. Go blocks are named
+ * by their Go type or label instead ("[]uint8 backing array"). */
+static void set_type(struct retain_session *s, struct hop_desc *h, const struct naming_target *t)
 {
-    h->tref = t;
-    h->type = naming_type_name(&s->naming, t);
-    uint64_t size = naming_type_size(&s->naming, t);
-    h->array = size && h->interior == 0 && h->size >= 2 * size;
+    h->target = *t;
+    h->tref = t->type;
+    h->type = naming_target_name(&s->naming, t);
+    uint64_t size = naming_type_size(&s->naming, t->type);
+    h->array = size && h->interior == 0 && h->size >= 2 * size && !t->label && !t->elems &&
+               !naming_is_go(&s->naming, t->type);
 }
 
 int describe_root_judge(void *ctx, const struct root_edge *e)
@@ -103,16 +107,34 @@ static void fill_target(struct retain_session *s, uint32_t id, uint64_t pointer,
     h->interior = (int64_t)(pointer - h->addr);
 }
 
-/* The declared type of what `prev` points at, applied to the word at
- * `offset` from where the pointer points: names the field, returns its pointee. */
-static struct type_ref name_word(struct retain_session *s, struct type_ref prev, int64_t offset,
-                                 char *field, size_t len)
+/* What is known of the object at `base` (where the previous pointer
+ * points), applied to the word at `offset` from there: names the field,
+ * returns what that word points at. target: the hop the word leads to
+ * (its block's size helps name Go interfaces), NULL if not known. */
+static struct naming_target name_word(struct retain_session *s, const struct naming_target *obj, uint64_t base,
+                                      int64_t offset, const struct hop_desc *target, char *field, size_t len)
 {
-    if (offset < 0) {
-        snprintf(field, len, "-0x%" PRIx64, (uint64_t)-offset);
-        return NO_TYPE;
-    }
-    return naming_field(&s->naming, prev, (uint64_t)offset, field, len);
+    struct naming_target t;
+    uint64_t target_size = target && target->interior == 0 ? target->size : 0;
+    naming_word(&s->naming, s->mem, obj, base, offset, target_size, field, len, &t);
+    return t;
+}
+
+/* The type of the block a pointer reaches: where it points at the block's
+ * start, the block's own (C++ vtable) type may say more; elsewhere the
+ * declared type describes the pointed-to spot. */
+static struct naming_target block_target(struct retain_session *s, const struct hop_desc *h,
+                                         const struct naming_target *declared)
+{
+    if (h->interior != 0)
+        return *declared;
+    return naming_block_target(&s->naming, s->mem, h->addr, declared);
+}
+
+static int same_target(const struct naming_target *a, const struct naming_target *b)
+{
+    return a->type.obj == b->type.obj && a->type.type == b->type.type && a->elems == b->elems &&
+           a->label == b->label;
 }
 
 void describe_path(struct retain_session *s, const struct query_path *p, struct root_desc *root,
@@ -126,16 +148,20 @@ void describe_path(struct retain_session *s, const struct query_path *p, struct 
     h->has_slot = root->has_slot;
     h->slot = root->slot;
     h->offset = (int64_t)root->offset;
-    struct type_ref declared = name_word(s, root->tref, (int64_t)root->offset, h->field, sizeof h->field);
+    struct naming_target root_obj = { root->tref, 0, NULL, 0, NULL };
+    uint64_t root_base = root->has_slot ? root->slot - root->offset : 0;   /* the variable's start */
+    struct naming_target declared = name_word(s, &root_obj, root_base, (int64_t)root->offset, h, h->field,
+                                              sizeof h->field);
     if (root->tref.obj == OBJ_NONE)
         h->field[0] = '\0';     /* an untyped root word: nothing to name */
-    struct type_ref cur = naming_block_type(&s->naming, s->mem, h->addr, h->interior == 0 ? declared : NO_TYPE);
-    if (h->interior != 0)
-        cur = declared;         /* the declared type describes the pointed-to spot */
-    set_type(s, h, cur);
-    /* A list repeats one (type, offset) hop after hop: name it once. */
-    struct type_ref memo_type = NO_TYPE, memo_declared = NO_TYPE;
+    h->via = declared.via;
+    struct naming_target cur = block_target(s, h, &declared);
+    set_type(s, h, &cur);
+    /* A list repeats one (type, offset) hop after hop: name it once, unless
+     * the name was read from memory (a Go interface's dynamic type). */
+    struct naming_target memo_obj = NAMING_TARGET_NONE, memo_declared = NAMING_TARGET_NONE;
     int64_t memo_off = -1;
+    int memo_valid = 0;
     for (uint32_t i = 1; i < p->nblocks; i++) {
         struct hop_desc *prev = &hops[i - 1];
         h = &hops[i];
@@ -150,26 +176,27 @@ void describe_path(struct retain_session *s, const struct query_path *p, struct 
         h->offset = off;
         /* cur describes the object where the previous pointer pointed. */
         int64_t rel = off - prev->interior;
-        if (i > 1 && rel == memo_off && cur.obj == memo_type.obj && cur.type == memo_type.type) {
+        if (memo_valid && rel == memo_off && same_target(&cur, &memo_obj)) {
             memcpy(h->field, prev->field, sizeof h->field);
             declared = memo_declared;
         } else {
-            declared = name_word(s, cur, rel, h->field, sizeof h->field);
-            if (cur.obj == OBJ_NONE)
+            declared = name_word(s, &cur, prev->pointer, rel, h, h->field, sizeof h->field);
+            if (cur.type.obj == OBJ_NONE)
                 snprintf(h->field, sizeof h->field, "+0x%" PRIx64, (uint64_t)(off >= 0 ? off : 0));
-            memo_type = cur;
+            memo_obj = cur;
             memo_declared = declared;
             memo_off = rel;
+            memo_valid = !declared.dynamic;
         }
-        cur = naming_block_type(&s->naming, s->mem, h->addr, h->interior == 0 ? declared : NO_TYPE);
-        if (h->interior != 0)
-            cur = declared;
-        set_type(s, h, cur);
+        h->via = declared.via;
+        cur = block_target(s, h, &declared);
+        set_type(s, h, &cur);
     }
 }
 
-/* A block's type as its shortest chain from the roots declares it. */
-static struct type_ref type_by_path(struct retain_session *s, uint32_t id)
+/* A block's type as its shortest chain from the roots declares it; it
+ * describes the block from *spot_ret bytes on (where that chain points). */
+static struct naming_target target_by_path(struct retain_session *s, uint32_t id, int64_t *spot_ret)
 {
     struct root_judge judge = { .s = s };
     struct path_query q = { .target = id, .want = 1, .kinds = ROOT_KINDS_ALL,
@@ -177,7 +204,8 @@ static struct type_ref type_by_path(struct retain_session *s, uint32_t id)
     struct query_path *paths;
     uint32_t npaths;
     int truncated;
-    struct type_ref t = NO_TYPE;
+    struct naming_target t = NAMING_TARGET_NONE;
+    *spot_ret = 0;
     struct retain_error *err = query_paths(&s->graph, &s->roots, &q, &paths, &npaths, &truncated);
     if (err) {
         retain_error_destroy(err);
@@ -187,7 +215,8 @@ static struct type_ref type_by_path(struct retain_session *s, uint32_t id)
     if (hops) {
         struct root_desc root;
         describe_path(s, &paths[0], &root, hops);
-        t = hops[paths[0].nblocks - 1].tref;
+        t = hops[paths[0].nblocks - 1].target;
+        *spot_ret = hops[paths[0].nblocks - 1].interior;
         free(hops);
     }
     query_paths_free(paths, npaths);
@@ -209,12 +238,14 @@ void describe_edge(struct retain_session *s, uint32_t from, uint32_t to, int inf
     h->slot = src + (uint64_t)(off >= 0 ? off : 0);
     h->offset = off;
     h->pointer = ptr;
-    struct type_ref t = naming_block_type(&s->naming, s->mem, src, NO_TYPE);
-    if (t.obj == OBJ_NONE && infer_type)
-        t = type_by_path(s, from);
-    set_type(s, h, t);   /* h->interior is still 0 here: the type is the referrer's own */
+    struct naming_target none = NAMING_TARGET_NONE, t = naming_block_target(&s->naming, s->mem, src, &none);
+    int64_t spot = 0;   /* where in the block t applies */
+    if (t.type.obj == OBJ_NONE && !t.label && infer_type)
+        t = target_by_path(s, from, &spot);
+    set_type(s, h, &t);   /* h->interior is still 0 here: the type is the referrer's own */
     h->interior = (int64_t)(ptr - s->blocks.blocks[to].addr);
-    name_word(s, t, off, h->field, sizeof h->field);
+    struct hop_desc target = { .size = s->blocks.blocks[to].size, .interior = h->interior };
+    h->via = name_word(s, &t, src + (uint64_t)spot, off - spot, &target, h->field, sizeof h->field).via;
 }
 
 void describe_field(struct retain_session *s, uint32_t from, uint32_t to, struct type_ref from_type,
@@ -225,13 +256,9 @@ void describe_field(struct retain_session *s, uint32_t from, uint32_t to, struct
         snprintf(buf, buflen, "?");
         return;
     }
-    uint64_t size = naming_type_size(&s->naming, from_type);
-    if (!from_array || size == 0) {
-        name_word(s, from_type, off, buf, buflen);
-        return;
-    }
-    /* element i of the array, then the field inside it */
-    int n = snprintf(buf, buflen, "[%llu]", (unsigned long long)((uint64_t)off / size));
-    if (n > 0 && (size_t)n < buflen)
-        name_word(s, from_type, (int64_t)((uint64_t)off % size), buf + n, buflen - (size_t)n);
+    struct naming_target obj = { from_type, from_array, NULL, 0, NULL };
+    uint64_t ptr = 0;
+    memory_read_u64(s->mem, s->blocks.blocks[from].addr + (uint64_t)off, &ptr);
+    struct hop_desc target = { .size = s->blocks.blocks[to].size, .interior = (int64_t)(ptr - s->blocks.blocks[to].addr) };
+    name_word(s, &obj, s->blocks.blocks[from].addr, off, &target, buf, buflen);
 }

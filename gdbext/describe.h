@@ -28,9 +28,14 @@ struct hop_desc {
     uint64_t slot, pointer;
     int64_t offset;           /* of the pointer word in the previous object; -1 unknown */
     int64_t interior;         /* pointer - addr */
-    const char *type;         /* the block's type, NULL if unknown */
+    const char *type;         /* the block's type, NULL if unknown (Go: its Go name or a label,
+                               * "[]uint8 backing array", "map[string]int buckets") */
     struct type_ref tref;     /* the same, for naming what follows */
-    int array;                /* the block holds several of them (char *buf -> char[]) */
+    struct naming_target target;   /* all that is known of what the pointer points at (tref, elems, label) */
+    const char *via;          /* how the word reaches the block when the field does not say (Go:
+                               * "interface: *main.span"), NULL otherwise; valid for the session */
+    int array;                /* the block holds several of them (char *buf -> char[]); never for Go,
+                               * whose labels say so */
     char field[160];
 };
 
@@ -51,7 +56,8 @@ void describe_path(struct retain_session *s, const struct query_path *p, struct 
 void describe_edge(struct retain_session *s, uint32_t from, uint32_t to, int infer_type, struct hop_desc *h);
 
 /* The field of block `from` (of type from_type, an array of it when
- * from_array) that points at block `to`: ".next", "[3].next", "+0x18". */
+ * from_array) that points at block `to`: ".next", "[3].next", "+0x18"
+ * (Go types as naming_word names them). */
 void describe_field(struct retain_session *s, uint32_t from, uint32_t to, struct type_ref from_type,
                     int from_array, char *buf, size_t buflen);
 

@@ -38,7 +38,7 @@
 #define SPELL_MAX 512
 #define SCOPE_MAX 1024
 
-enum { F_DECL = 1, F_C = 2, F_ALIAS = 4 };              /* dtype.flags */
+enum { F_DECL = 1, F_C = 2, F_ALIAS = 4, F_GO = 8 };    /* dtype.flags; F_GO: from a Go unit */
 enum { M_BITFIELD = 1, M_BASE = 2 };                    /* dmember.flags */
 
 struct dtype {
@@ -56,6 +56,19 @@ struct dmember {
     uint32_t name;       /* NO_NAME: anonymous, or a base class (M_BASE) */
     uint32_t type;
     uint8_t flags;
+};
+
+/* Go's own attributes of one type (dwarf.h): only types that have any. */
+struct dgo {
+    uint64_t rtype;      /* DW_AT_go_runtime_type; 0: none */
+    uint32_t type;       /* whose attributes these are */
+    uint32_t elem, key;  /* DW_AT_go_elem, DW_AT_go_key */
+    uint8_t kind;        /* DW_AT_go_kind */
+};
+
+struct go_rtype {         /* the runtime type index */
+    uint64_t rtype;
+    uint32_t type;
 };
 
 struct dglobal {
@@ -90,6 +103,10 @@ struct dwarf_types {
     size_t nglobals;
     struct strpool pool;
     int has_info;
+    struct dgo *go;                  /* sorted by type */
+    size_t ngo;
+    struct go_rtype *go_by_rtype;    /* sorted by rtype (rtype != 0 only) */
+    size_t ngo_by_rtype;
     /* pointer layouts (dwarf_type_layout), built on demand */
     struct layout_span *spans;       /* per type, once any layout is asked for */
     struct dwarf_ptr_field *lfields;
@@ -229,6 +246,12 @@ struct pending_global {
     uint32_t name;
 };
 
+struct pending_go {       /* Go attributes whose references are still DIE offsets */
+    uint64_t rtype, elem_off, key_off;
+    uint32_t type;
+    uint8_t kind;
+};
+
 struct type_spec {       /* an out-of-line class definition and its declaration */
     uint32_t type;
     uint64_t spec_off;
@@ -241,7 +264,7 @@ struct loader {
     struct dwarf_types *t;
     uint64_t last_off;           /* DIE offsets must increase (guards loops) */
     /* per compilation unit */
-    int lang_c;
+    int lang_c, lang_go;
     unsigned addr_size;
     uint64_t cu_off;
     /* scope: "ns::Class::" for types, plus "func::" for variables */
@@ -261,6 +284,8 @@ struct loader {
     size_t nglobals, globals_cap;
     struct type_spec *specs;
     size_t nspecs, specs_cap;
+    struct pending_go *go;
+    size_t ngo, go_cap;
 };
 
 struct walk_ctx {
@@ -291,6 +316,7 @@ struct die_info {
     const char *name;
     uint64_t type_off, spec_off, origin_off;
     uint64_t byte_size, member_loc, bit_offset, count, upper, lower, addr;
+    uint64_t go_kind, go_elem_off, go_key_off, go_rtype;    /* Go's attributes (0: absent) */
     unsigned has_byte_size : 1, has_member_loc : 1, bad_member_loc : 1, has_bit_offset : 1,
         has_bit_size : 1, has_count : 1, has_upper : 1, has_lower : 1, has_addr : 1,
         declaration : 1, external : 1;
@@ -383,6 +409,21 @@ static uint64_t attr_ref(Dwarf_Debug dbg, Dwarf_Attribute a, Dwarf_Half form)
     if (e)
         dwarf_dealloc(dbg, e, DW_DLA_ERROR);
     return 0;
+}
+
+/* An address-class attribute (DW_FORM_addr); 0 when absent or another form. */
+static uint64_t attr_addr(Dwarf_Debug dbg, Dwarf_Attribute a, Dwarf_Half form)
+{
+    if (form != DW_FORM_addr)
+        return 0;
+    Dwarf_Addr v = 0;
+    Dwarf_Error e = NULL;
+    if (dwarf_formaddr(a, &v, &e) != DW_DLV_OK) {
+        if (e)
+            dwarf_dealloc(dbg, e, DW_DLA_ERROR);
+        return 0;
+    }
+    return v;
 }
 
 static int attr_flag(Dwarf_Debug dbg, Dwarf_Attribute a)
@@ -494,6 +535,13 @@ static void read_attr(struct loader *L, Dwarf_Die die, Dwarf_Attribute a, struct
     case DW_AT_location: read_location(L, die, a, form, d); break;
     case DW_AT_declaration: d->declaration = attr_flag(L->dbg, a); break;
     case DW_AT_external: d->external = attr_flag(L->dbg, a); break;
+    case DW_AT_go_kind:
+        if (attr_const(L->dbg, a, form, &d->go_kind) != 0 || d->go_kind > 0xff)
+            d->go_kind = 0;
+        break;
+    case DW_AT_go_elem: d->go_elem_off = attr_ref(L->dbg, a, form); break;
+    case DW_AT_go_key: d->go_key_off = attr_ref(L->dbg, a, form); break;
+    case DW_AT_go_runtime_type: d->go_rtype = attr_addr(L->dbg, a, form); break;
     default: break;
     }
     if (e)
@@ -566,6 +614,24 @@ static uint32_t add_type(struct loader *L, uint64_t die_off, enum dwarf_kind kin
     return i;
 }
 
+/* Marks a type of a Go unit and keeps Go's attributes of its DIE. Called
+ * right after add_type, so that the pending entries stay in type order. */
+static int note_go(struct loader *L, uint32_t type, const struct die_info *d)
+{
+    if (!L->lang_go)
+        return 0;
+    L->t->types[type].flags |= F_GO;
+    if (!d->go_kind && !d->go_rtype && !d->go_elem_off && !d->go_key_off)
+        return 0;
+    if (grow(&L->go, &L->go_cap, L->ngo + 1, sizeof *L->go) != 0)
+        return -1;
+    L->go[L->ngo++] = (struct pending_go){
+        .rtype = d->go_rtype, .elem_off = d->go_elem_off, .key_off = d->go_key_off, .type = type,
+        .kind = (uint8_t)d->go_kind,
+    };
+    return 0;
+}
+
 static enum dwarf_kind kind_of_tag(Dwarf_Half tag)
 {
     switch (tag) {
@@ -617,7 +683,7 @@ static struct retain_error *visit_simple_type(struct loader *L, Dwarf_Die die, D
         return oom(L, "types");
     L->t->types[i].flags = (uint8_t)((alias ? F_ALIAS : 0) | (d.declaration ? F_DECL : 0) |
                                      (L->lang_c && kind == DK_ENUM ? F_C : 0));
-    return NULL;
+    return note_go(L, i, &d) == 0 ? NULL : oom(L, "types");
 }
 
 /* Element counts of an array's subranges, outermost first. */
@@ -667,14 +733,18 @@ static struct retain_error *visit_array(struct loader *L, Dwarf_Die die, uint64_
         return err;
     if (ndims == 0)
         dims[ndims++] = 0;
+    /* Go names its (one-dimensional) arrays: "[4]uint8". */
+    uint32_t name = L->lang_go && d.name && ndims == 1 ? pool_add(&L->t->pool, d.name, strlen(d.name)) : NO_NAME;
     uint32_t prev = DWARF_TYPE_NONE;
     for (int k = 0; k < ndims; k++) {
-        uint32_t i = add_type(L, off, DK_ARRAY, NO_NAME, k == ndims - 1 ? d.type_off : 0, 0);
+        uint32_t i = add_type(L, off, DK_ARRAY, name, k == ndims - 1 ? d.type_off : 0, 0);
         if (i == DWARF_TYPE_NONE)
             return oom(L, "types");
         L->t->types[i].count = dims[k] > UINT32_MAX ? UINT32_MAX : (uint32_t)dims[k];
         if (prev != DWARF_TYPE_NONE)
             L->type_ref[prev] = DIRECT_REF | i;
+        if (k == 0 && note_go(L, i, &d) != 0)
+            return oom(L, "types");
         prev = i;
     }
     return NULL;
@@ -755,6 +825,8 @@ static struct retain_error *visit_class(struct loader *L, Dwarf_Die die, Dwarf_H
     if (i == DWARF_TYPE_NONE)
         return oom(L, "types");
     L->t->types[i].flags = (uint8_t)((d.declaration ? F_DECL : 0) | (L->lang_c ? F_C : 0));
+    if (note_go(L, i, &d) != 0)
+        return oom(L, "types");
     if (d.spec_off) {
         if (grow(&L->specs, &L->specs_cap, L->nspecs + 1, sizeof *L->specs) != 0)
             return oom(L, "types");
@@ -935,6 +1007,7 @@ static struct retain_error *walk_unit(struct loader *L, Dwarf_Die cu)
                              (unsigned long long)off, (unsigned long long)L->last_off);
     L->last_off = off;
     L->lang_c = language_is_c(lang);
+    L->lang_go = lang == DW_LANG_Go;
     L->scope_len = 0;
     struct walk_ctx ctx = { .parent = DWARF_TYPE_NONE, .type_scope = 0, .in_function = 0 };
     return walk_children(L, cu, &ctx, 1);
@@ -1025,6 +1098,51 @@ static void resolve_types(struct loader *L)
         if (def->name == NO_NAME && decl != DWARF_TYPE_NONE)
             def->name = t->types[decl].name;
     }
+}
+
+static int go_type_cmp(const void *a, const void *b)
+{
+    const struct dgo *x = a, *y = b;
+    return x->type < y->type ? -1 : x->type > y->type;
+}
+
+/* By runtime type, then DIE order (the first type of a runtime type wins). */
+static int go_rtype_cmp(const void *a, const void *b)
+{
+    const struct go_rtype *x = a, *y = b;
+    if (x->rtype != y->rtype)
+        return x->rtype < y->rtype ? -1 : 1;
+    return x->type < y->type ? -1 : x->type > y->type;
+}
+
+/* Go's attributes: references to indexes, and the index by runtime type. */
+static struct retain_error *resolve_go(struct loader *L)
+{
+    struct dwarf_types *t = L->t;
+    if (L->ngo == 0)
+        return NULL;
+    t->go = malloc(L->ngo * sizeof *t->go);
+    t->go_by_rtype = malloc(L->ngo * sizeof *t->go_by_rtype);
+    if (!t->go || !t->go_by_rtype)
+        return oom(L, "Go types");
+    int sorted = 1;
+    for (size_t i = 0; i < L->ngo; i++) {
+        const struct pending_go *g = &L->go[i];
+        t->go[i] = (struct dgo){
+            .rtype = g->rtype, .type = g->type, .kind = g->kind,
+            .elem = skip_aliases(t, resolve_ref(L, g->elem_off)),
+            .key = skip_aliases(t, resolve_ref(L, g->key_off)),
+        };
+        sorted = sorted && (i == 0 || t->go[i - 1].type < g->type);
+    }
+    t->ngo = L->ngo;
+    if (!sorted)
+        qsort(t->go, t->ngo, sizeof *t->go, go_type_cmp);
+    for (size_t i = 0; i < t->ngo; i++)
+        if (t->go[i].rtype)
+            t->go_by_rtype[t->ngo_by_rtype++] = (struct go_rtype){ t->go[i].rtype, t->go[i].type };
+    qsort(t->go_by_rtype, t->ngo_by_rtype, sizeof *t->go_by_rtype, go_rtype_cmp);
+    return NULL;
 }
 
 static int global_cmp(const void *a, const void *b)
@@ -1279,6 +1397,8 @@ static struct retain_error *finish(struct loader *L)
     resolve_types(L);
     struct retain_error *err = resolve_globals(L);
     if (!err)
+        err = resolve_go(L);
+    if (!err)
         err = spell_all(L);
     if (err)
         return err;
@@ -1303,6 +1423,7 @@ static void loader_free(struct loader *L)
     free(L->decls);
     free(L->globals);
     free(L->specs);
+    free(L->go);
 }
 
 /* ---- handing libdwarf the sections ---- */
@@ -1506,6 +1627,8 @@ static void types_free(struct dwarf_types *t)
     free(t->pool.best);
     free(t->spans);
     free(t->lfields);
+    free(t->go);
+    free(t->go_by_rtype);
     memset(t, 0, sizeof *t);
 }
 
@@ -1556,7 +1679,8 @@ size_t dwarf_types_memory(const struct dwarf_types *types)
     const struct strpool *p = &types->pool;
     return sizeof *types + types->ntypes * sizeof *types->types + types->nmembers * sizeof *types->members +
            types->nglobals * sizeof *types->globals + p->len + p->nslots * (sizeof *p->slots + sizeof *p->best) +
-           (types->spans ? types->ntypes * sizeof *types->spans : 0) + types->lfields_cap * sizeof *types->lfields;
+           (types->spans ? types->ntypes * sizeof *types->spans : 0) + types->lfields_cap * sizeof *types->lfields +
+           types->ngo * (sizeof *types->go + sizeof *types->go_by_rtype);
 }
 
 /* ---- queries ---- */
@@ -1637,6 +1761,19 @@ uint32_t dwarf_type_strip(const struct dwarf_types *types, uint32_t type)
     return valid(types, type) ? type : DWARF_TYPE_NONE;
 }
 
+uint32_t dwarf_type_target(const struct dwarf_types *types, uint32_t type)
+{
+    if (!valid(types, type))
+        return DWARF_TYPE_NONE;
+    const struct dtype *d = &types->types[type];
+    switch (d->kind) {
+    case DK_POINTER: case DK_REFERENCE: case DK_ARRAY: case DK_TYPEDEF: case DK_CONST: case DK_VOLATILE:
+        return valid(types, d->target) ? d->target : DWARF_TYPE_NONE;
+    default:
+        return DWARF_TYPE_NONE;
+    }
+}
+
 static uint32_t lookup_exact(const struct dwarf_types *t, const char *name)
 {
     size_t slot = pool_find(&t->pool, name);
@@ -1705,7 +1842,21 @@ uint32_t dwarf_type_by_name(const struct dwarf_types *types, const char *name)
 struct field_result {
     uint32_t word;
     uint32_t pointee;
+    uint32_t depth;      /* nest level of the innermost object the path reaches */
 };
+
+/* One dwarf_field_at: the path being written and the nest being recorded. */
+struct field_walk {
+    const struct dwarf_types *t;
+    char *buf;
+    size_t buflen;
+    unsigned steps;      /* field_rec calls so far (FIELD_STEPS) */
+    uint64_t word;       /* offset of the word from the start of the top object */
+    int64_t index;       /* array index of the object field_rec enters next, or -1 */
+    struct dwarf_nest *nest;    /* NULL when not wanted */
+};
+
+_Static_assert(DWARF_NEST_MAX > MAX_CHAIN + 1, "a nest level per field_rec depth");
 
 static void path_put(char *buf, size_t buflen, size_t *len, const char *s)
 {
@@ -1731,28 +1882,30 @@ static int is_pointer_kind(enum dwarf_kind k)
  * covers the offset: one path down, no more search. */
 #define FIELD_STEPS 65536
 
-static int field_rec(const struct dwarf_types *t, uint32_t type, uint64_t off, char *buf, size_t buflen,
-                     size_t len, struct field_result *r, int depth, unsigned *steps);
+static int field_rec(struct field_walk *w, uint32_t type, uint64_t off, size_t len, struct field_result *r,
+                     int depth);
 
 /* Appends ".member" (".Base" for a base class, nothing for an anonymous
  * member) and names the word inside it. */
-static int member_path(const struct dwarf_types *t, const struct dmember *m, uint64_t off, char *buf,
-                       size_t buflen, size_t len, struct field_result *r, int depth, unsigned *steps)
+static int member_path(struct field_walk *w, const struct dmember *m, uint64_t off, size_t len,
+                       struct field_result *r, int depth)
 {
+    const struct dwarf_types *t = w->t;
     const char *name = m->flags & M_BASE ? dwarf_type_name(t, m->type) : pool_str(&t->pool, m->name);
     if (name) {
-        path_put(buf, buflen, &len, ".");
-        path_put(buf, buflen, &len, name);
+        path_put(w->buf, w->buflen, &len, ".");
+        path_put(w->buf, w->buflen, &len, name);
     }
-    return field_rec(t, m->type, off - m->offset, buf, buflen, len, r, depth + 1, steps);
+    return field_rec(w, m->type, off - m->offset, len, r, depth + 1);
 }
 
 /* The member covering off: the first whose word is a pointer, else the
  * first with a typed word. When none has a typed word there (padding,
  * bitfields, empty bases) the path stops at this object. */
-static int field_in_class(const struct dwarf_types *t, const struct dtype *d, uint64_t off, char *buf,
-                          size_t buflen, size_t len, struct field_result *r, int depth, unsigned *steps)
+static int field_in_class(struct field_walk *w, const struct dtype *d, uint64_t off, size_t len,
+                          struct field_result *r, int depth)
 {
+    const struct dwarf_types *t = w->t;
     int64_t typed = -1;
     int covered = 0;
     for (uint32_t k = 0; k < d->count; k++) {
@@ -1764,11 +1917,10 @@ static int field_in_class(const struct dwarf_types *t, const struct dtype *d, ui
         int open_ended = mt != DWARF_TYPE_NONE && t->types[mt].kind == DK_ARRAY && t->types[mt].count == 0;
         if (!open_ended && off - m->offset >= size)
             continue;
-        if (*steps > FIELD_STEPS)
-            return member_path(t, &t->members[d->first + (uint32_t)(typed >= 0 ? typed : k)], off, buf, buflen,
-                               len, r, depth, steps);
+        if (w->steps > FIELD_STEPS)
+            return member_path(w, &t->members[d->first + (uint32_t)(typed >= 0 ? typed : k)], off, len, r, depth);
         struct field_result sub;
-        if (member_path(t, m, off, buf, buflen, len, &sub, depth, steps) != 0)
+        if (member_path(w, m, off, len, &sub, depth) != 0)
             continue;
         covered = 1;
         if (sub.pointee != DWARF_TYPE_NONE ||
@@ -1780,32 +1932,41 @@ static int field_in_class(const struct dwarf_types *t, const struct dtype *d, ui
             typed = k;
     }
     if (typed >= 0)
-        return member_path(t, &t->members[d->first + (uint32_t)typed], off, buf, buflen, len, r, depth, steps);
-    buf[len < buflen ? len : buflen - 1] = '\0';
+        return member_path(w, &t->members[d->first + (uint32_t)typed], off, len, r, depth);
+    w->buf[len < w->buflen ? len : w->buflen - 1] = '\0';
     r->word = r->pointee = DWARF_TYPE_NONE;
+    r->depth = (uint32_t)depth;
     return covered || off < dwarf_type_size(t, (uint32_t)(d - t->types)) ? 0 : -1;
 }
 
-static int field_rec(const struct dwarf_types *t, uint32_t type, uint64_t off, char *buf, size_t buflen,
-                     size_t len, struct field_result *r, int depth, unsigned *steps)
+static int field_rec(struct field_walk *w, uint32_t type, uint64_t off, size_t len, struct field_result *r,
+                     int depth)
 {
+    const struct dwarf_types *t = w->t;
     uint32_t s = dwarf_type_strip(t, type);
     r->word = r->pointee = DWARF_TYPE_NONE;
-    ++*steps;
+    r->depth = (uint32_t)depth;
+    ++w->steps;
     if (!valid(t, s) || depth > MAX_CHAIN)
         return -1;
+    /* This level of the nest; deeper levels overwrite what failed attempts left. */
+    if (w->nest)
+        w->nest[depth] = (struct dwarf_nest){ type, (uint32_t)(len < w->buflen ? len : w->buflen - 1),
+                                              w->word - off, w->index };
+    w->index = -1;
     const struct dtype *d = &t->types[s];
     switch (d->kind) {
     case DK_STRUCT: case DK_CLASS: case DK_UNION:
-        return field_in_class(t, d, off, buf, buflen, len, r, depth, steps);
+        return field_in_class(w, d, off, len, r, depth);
     case DK_ARRAY: {
         uint64_t es = dwarf_type_size(t, d->target);
         if (es == 0 || (d->count && off / es >= d->count))
             return -1;
         char idx[32];
         snprintf(idx, sizeof idx, "[%llu]", (unsigned long long)(off / es));
-        path_put(buf, buflen, &len, idx);
-        return field_rec(t, d->target, off % es, buf, buflen, len, r, depth + 1, steps);
+        path_put(w->buf, w->buflen, &len, idx);
+        w->index = (int64_t)(off / es);
+        return field_rec(w, d->target, off % es, len, r, depth + 1);
     }
     default:
         if (off >= (d->size ? d->size : 1))
@@ -1819,23 +1980,162 @@ static int field_rec(const struct dwarf_types *t, uint32_t type, uint64_t off, c
     }
 }
 
-int dwarf_field_at(const struct dwarf_types *types, uint32_t type, uint64_t offset, char *buf, size_t buflen,
-                   uint32_t *word_type_ret, uint32_t *pointee_ret)
+/* The walk behind dwarf_field_at and dwarf_field_info; nest may be NULL. */
+static int field_walk(const struct dwarf_types *types, uint32_t type, uint64_t offset, char *buf, size_t buflen,
+                      struct dwarf_nest *nest, struct field_result *r)
 {
+    *r = (struct field_result){ DWARF_TYPE_NONE, DWARF_TYPE_NONE, 0 };
     if (!buf || buflen == 0)
         return -1;
     buf[0] = '\0';
-    struct field_result r = { DWARF_TYPE_NONE, DWARF_TYPE_NONE };
-    unsigned steps = 0;
-    if (!valid(types, type) || field_rec(types, type, offset, buf, buflen, 0, &r, 0, &steps) != 0) {
+    struct field_walk w = { .t = types, .buf = buf, .buflen = buflen, .steps = 0, .word = offset, .index = -1,
+                            .nest = nest };
+    if (!valid(types, type) || field_rec(&w, type, offset, 0, r, 0) != 0) {
         buf[0] = '\0';
         return -1;
     }
+    return 0;
+}
+
+int dwarf_field_at(const struct dwarf_types *types, uint32_t type, uint64_t offset, char *buf, size_t buflen,
+                   uint32_t *word_type_ret, uint32_t *pointee_ret)
+{
+    struct field_result r;
+    if (field_walk(types, type, offset, buf, buflen, NULL, &r) != 0)
+        return -1;
     if (word_type_ret)
         *word_type_ret = r.word;
     if (pointee_ret)
         *pointee_ret = r.pointee;
     return 0;
+}
+
+int dwarf_field_info(const struct dwarf_types *types, uint32_t type, uint64_t offset, char *buf, size_t buflen,
+                     struct dwarf_field *ret)
+{
+    struct field_result r;
+    ret->nnest = 0;
+    ret->word = ret->pointee = DWARF_TYPE_NONE;
+    if (field_walk(types, type, offset, buf, buflen, ret->nest, &r) != 0)
+        return -1;
+    ret->word = r.word;
+    ret->pointee = r.pointee;
+    ret->nnest = r.depth + 1;
+    return 0;
+}
+
+int dwarf_member(const struct dwarf_types *types, uint32_t type, const char *name, uint64_t *offset_ret,
+                 uint32_t *type_ret)
+{
+    uint32_t s = dwarf_type_strip(types, type);
+    if (!valid(types, s) || !name)
+        return -1;
+    const struct dtype *d = &types->types[s];
+    if (d->kind != DK_STRUCT && d->kind != DK_CLASS && d->kind != DK_UNION)
+        return -1;
+    for (uint32_t k = 0; k < d->count; k++) {
+        const struct dmember *m = &types->members[d->first + k];
+        const char *n = pool_str(&types->pool, m->name);
+        if (!n || (m->flags & M_BASE) || strcmp(n, name) != 0 || m->offset == UINT32_MAX)
+            continue;
+        if (offset_ret)
+            *offset_ret = m->offset;
+        if (type_ret)
+            *type_ret = m->type;
+        return 0;
+    }
+    return -1;
+}
+
+/* ---- Go ---- */
+
+int dwarf_type_is_go(const struct dwarf_types *types, uint32_t type)
+{
+    return valid(types, type) && (types->types[type].flags & F_GO);
+}
+
+static const struct dgo *go_info(const struct dwarf_types *t, uint32_t type)
+{
+    size_t lo = 0, hi = t->ngo;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->go[mid].type < type)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < t->ngo && t->go[lo].type == type ? &t->go[lo] : NULL;
+}
+
+/* The first Go attributes along type's typedefs and qualifiers: Go's named
+ * types are typedefs of typedefs ("context.Context" -> "context.Context"
+ * with kind 20 -> runtime.iface). */
+static const struct dgo *go_info_along(const struct dwarf_types *t, uint32_t type)
+{
+    for (int n = 0; valid(t, type) && n < MAX_CHAIN; n++) {
+        const struct dgo *g = go_info(t, type);
+        if (g && g->kind)
+            return g;
+        const struct dtype *d = &t->types[type];
+        if (d->kind != DK_TYPEDEF && d->kind != DK_CONST && d->kind != DK_VOLATILE && !(d->flags & F_ALIAS))
+            return g;
+        type = d->target;
+    }
+    return NULL;
+}
+
+enum go_kind dwarf_go_kind(const struct dwarf_types *types, uint32_t type)
+{
+    const struct dgo *g = types ? go_info_along(types, type) : NULL;
+    return g ? (enum go_kind)g->kind : GO_KIND_NONE;
+}
+
+uint32_t dwarf_go_elem(const struct dwarf_types *types, uint32_t type)
+{
+    const struct dgo *g = types ? go_info_along(types, type) : NULL;
+    return g && valid(types, g->elem) ? g->elem : DWARF_TYPE_NONE;
+}
+
+uint32_t dwarf_go_key(const struct dwarf_types *types, uint32_t type)
+{
+    const struct dgo *g = types ? go_info_along(types, type) : NULL;
+    return g && valid(types, g->key) ? g->key : DWARF_TYPE_NONE;
+}
+
+uint32_t dwarf_go_type_by_runtime(const struct dwarf_types *types, uint64_t offset)
+{
+    if (!types || offset == 0)
+        return DWARF_TYPE_NONE;
+    size_t lo = 0, hi = types->ngo_by_rtype;   /* the first entry with rtype >= offset */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (types->go_by_rtype[mid].rtype < offset)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < types->ngo_by_rtype && types->go_by_rtype[lo].rtype == offset && valid(types, types->go_by_rtype[lo].type))
+        return types->go_by_rtype[lo].type;
+    return DWARF_TYPE_NONE;
+}
+
+uint64_t dwarf_go_runtime_offset(const struct dwarf_types *types, uint32_t type)
+{
+    for (int n = 0; types && valid(types, type) && n < MAX_CHAIN; n++) {
+        const struct dgo *g = go_info(types, type);
+        if (g && g->rtype)
+            return g->rtype;
+        const struct dtype *d = &types->types[type];
+        if (d->kind != DK_TYPEDEF && d->kind != DK_CONST && d->kind != DK_VOLATILE && !(d->flags & F_ALIAS))
+            return 0;
+        type = d->target;
+    }
+    return 0;
+}
+
+size_t dwarf_go_runtime_types(const struct dwarf_types *types)
+{
+    return types ? types->ngo_by_rtype : 0;
 }
 
 /* ---- pointer layouts ---- */

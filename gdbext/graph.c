@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "graph.h"
+#include "heap_go.h"
 #include "u32vec.h"
 
 #define WINDOW (1u << 20)
@@ -93,10 +94,65 @@ static int flush_pending(struct scan_job *j)
     return 0;
 }
 
+/* Queues one word that looks like a heap pointer; -1 when out of memory. */
+static int queue_word(struct scan_job *j, uint32_t id, uint64_t v)
+{
+    j->words[j->npending] = v;
+    j->owners[j->npending++] = id;
+    return j->npending == BLOCK_BATCH ? flush_pending(j) : 0;
+}
+
+/* A Go object: only the words the runtime's heap bitmap marks as pointers
+ * (Go edges are precise). */
+static int scan_go_block(struct scan_job *j, struct window *w, uint32_t id)
+{
+    const struct block_table *t = j->t;
+    uint64_t addr = t->blocks[id].addr, size = t->blocks[id].size & ~(uint64_t)7;
+    const struct go_bits *b = t->gobits;
+    const struct go_arena_bits *a = go_bits_arena(b, addr);
+    const uint8_t *obj;
+    if (a && size <= WINDOW && addr - a->start + size <= b->arena_bytes &&
+        window_get(w, addr, (size_t)size, &obj) == size) {
+        /* the common case: the whole object in one view, inside one arena */
+        uint64_t word = (addr - a->start) >> 3;
+        for (uint64_t i = 0; i < size / 8; i++, word++) {
+            unsigned byte = a->bits[word >> 2], sh = (unsigned)(word & 3);
+            if (!((byte >> (4 + sh)) & 1))
+                break;      /* no more pointers in this object */
+            if (!((byte >> sh) & 1))
+                continue;
+            uint64_t v;
+            memcpy(&v, obj + i * 8, 8);
+            if (v - t->lo < t->hi - t->lo && queue_word(j, id, v))
+                return -1;
+        }
+        return 0;
+    }
+    struct go_words it;
+    go_words_begin(&it, b, addr, size);
+    for (uint64_t x; (x = go_words_next(&it)) != 0;) {
+        const uint8_t *p;
+        if (window_get(w, x, 8, &p) < 8) {
+            j->unreadable += 8;
+            continue;
+        }
+        uint64_t v;
+        memcpy(&v, p, 8);
+        if (v - t->lo < t->hi - t->lo && queue_word(j, id, v))
+            return -1;
+    }
+    return 0;
+}
+
 /* Queues the words of block id that fall inside the heap's bounds. */
 static int scan_block(struct scan_job *j, struct window *w, uint32_t id)
 {
     const struct block_table *t = j->t;
+    enum block_kind kind = block_kind(t, id);
+    if (kind == BLOCK_KIND_GO_NOSCAN)
+        return 0;
+    if (kind == BLOCK_KIND_GO && t->gobits)
+        return scan_go_block(j, w, id);
     const uint64_t lo = t->lo, span = t->hi - t->lo;
     uint64_t addr = t->blocks[id].addr;
     uint64_t end = addr + (t->blocks[id].size & ~(uint64_t)7);
@@ -122,9 +178,7 @@ static int scan_block(struct scan_job *j, struct window *w, uint32_t id)
             uint64_t v = words[i];
             if (v - lo >= span)
                 continue;    /* the common case: not a heap address */
-            j->words[j->npending] = v;
-            j->owners[j->npending++] = id;
-            if (j->npending == BLOCK_BATCH && flush_pending(j))
+            if (queue_word(j, id, v))
                 return -1;
         }
         addr += got;
@@ -277,8 +331,9 @@ static struct retain_error *build_reverse(struct graph *g)
     return NULL;
 }
 
+/* mask (may be NULL): bit i says whether the word at start + 8i may be a pointer. */
 static int scan_root_words(struct window *w, const struct block_table *t, uint64_t start, uint64_t end,
-                           uint32_t root, struct redge_vec *out, uint64_t *unreadable)
+                           const uint8_t *mask, uint32_t root, struct redge_vec *out, uint64_t *unreadable)
 {
     uint64_t addr = start;
     while (addr + 8 <= end) {
@@ -293,8 +348,8 @@ static int scan_root_words(struct window *w, const struct block_table *t, uint64
         }
         const uint64_t *words = (const uint64_t *)(const void *)p;
         for (size_t i = 0; i < got / 8; i++) {
-            uint64_t v = words[i];
-            if (v - t->lo >= t->hi - t->lo)
+            uint64_t v = words[i], word = (addr - start) / 8 + i;
+            if (v - t->lo >= t->hi - t->lo || (mask && !((mask[word >> 3] >> (word & 7)) & 1)))
                 continue;
             uint32_t id = block_lookup_inuse(t, v);
             if (id != BLOCK_NONE && redge_push(out, addr + i * 8, root, id))
@@ -325,7 +380,8 @@ static struct retain_error *scan_roots(struct graph *g, struct window *w, const 
             g->interrupted = 1;
             return retain_errorf("interrupted");
         }
-        if (scan_root_words(w, t, rs->ranges[i].start, rs->ranges[i].end, i, &out, &g->unreadable_bytes)) {
+        const struct root_range *r = &rs->ranges[i];
+        if (scan_root_words(w, t, r->start, r->end, r->mask, i, &out, &g->unreadable_bytes)) {
             free(out.v);
             return retain_errorf("out of memory for root edges");
         }

@@ -816,17 +816,6 @@ struct seed {
     uint32_t rank, root, target, ref;
 };
 
-static uint32_t kind_rank(uint32_t kind)
-{
-    switch (kind) {
-    case ROOT_GLOBAL: return 0;
-    case ROOT_TLS: return 1;
-    case ROOT_STACK: return 2;
-    case ROOT_REGISTER: return 3;
-    default: return 4;
-    }
-}
-
 static int seed_cmp(const void *a, const void *b)
 {
     const struct seed *x = a, *y = b;
@@ -848,14 +837,14 @@ static uint32_t root_declares(struct ctx *c, const struct root_edge *e, uint64_t
     uint64_t offset = 0;
     if (e->root & ROOT_EDGE_VALUE) {
         const struct root_value *v = &rs->values[e->root & ~ROOT_EDGE_VALUE];
-        *rank_ret = kind_rank(v->kind);
+        *rank_ret = root_kind_rank(v->kind);
         if (!v->type)
             return HT_UNKNOWN;
         t = type_by_name(c, v->type);
         *pointer_ret = v->value;
     } else {
         const struct root_range *r = &rs->ranges[e->root];
-        *rank_ret = kind_rank(r->kind);
+        *rank_ret = root_kind_rank(r->kind);
         if (r->kind == ROOT_GLOBAL) {
             if (!obj_types(c, global_obj(c->nm, e->slot)))
                 return HT_UNKNOWN;

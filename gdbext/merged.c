@@ -21,13 +21,6 @@ static int cmp_seed(const void *a, const void *b)
     return (x->redge > y->redge) - (x->redge < y->redge);
 }
 
-static int kind_rank(enum root_kind k)
-{
-    static const int rank[ROOT_NKINDS] = { [ROOT_GLOBAL] = 0, [ROOT_TLS] = 1, [ROOT_STACK] = 2,
-                                           [ROOT_REGISTER] = 3, [ROOT_MAPPING] = 4 };
-    return (unsigned)k < ROOT_NKINDS ? rank[k] : 5;
-}
-
 /* Root words, best first (kind, then precise), so that parents prefer them. */
 static struct seed *ranked_seeds(const struct graph *g, const struct root_set *rs, const struct path_query *q,
                                  uint64_t *n_ret)
@@ -41,7 +34,7 @@ static struct seed *ranked_seeds(const struct graph *g, const struct root_set *r
         int judged = q->judge ? q->judge(q->judge_ctx, &g->redges[i]) : 0;
         if (judged < 0)
             continue;
-        s[n++] = (struct seed){ i, g->redges[i].target, kind_rank(k) * 2 + judged };
+        s[n++] = (struct seed){ i, g->redges[i].target, root_kind_rank(k) * 2 + judged };
     }
     if (s)
         qsort(s, n, sizeof *s, cmp_seed);

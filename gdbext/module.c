@@ -8,6 +8,7 @@
 #include "domstats.h"
 #include "merged.h"
 #include "module_glibc.h"
+#include "module_go.h"
 #include "module_heapwide.h"
 #include "module_types.h"
 #include "session.h"
@@ -343,7 +344,8 @@ static const char *heap_name(enum block_kind k)
     case BLOCK_KIND_MAIN_ARENA: return "main-arena";
     case BLOCK_KIND_ARENA: return "arena";
     case BLOCK_KIND_MMAPPED: return "mmapped";
-    case BLOCK_KIND_GO: return "go";
+    case BLOCK_KIND_GO:
+    case BLOCK_KIND_GO_NOSCAN: return "go";
     }
     return "?";
 }
@@ -423,8 +425,9 @@ static PyObject *root_dict(const struct root_desc *d)
                          "pointer", hex(d->pointer), "register", d->kind == ROOT_REGISTER ? pyglue_str(d->label) : (Py_INCREF(Py_None), Py_None));
 }
 
-/* A hop as a tuple: (addr, size, type, slot, offset, field, pointer, interior).
- * type is "T[]" when the block holds an array of T. */
+/* A hop as a tuple: (addr, size, type, slot, offset, field, pointer, interior, via).
+ * type is "T[]" when the block holds an array of T; via (or None) says how
+ * the word reaches the block when the field does not ("interface: *main.span"). */
 static PyObject *hop_tuple(const struct hop_desc *h)
 {
     PyObject *slot = h->has_slot ? PyLong_FromUnsignedLongLong(h->slot) : (Py_INCREF(Py_None), Py_None);
@@ -433,9 +436,9 @@ static PyObject *hop_tuple(const struct hop_desc *h)
         type = PyUnicode_FromFormat("%s[]", h->type);
     else
         type = pyglue_str(h->type);
-    return Py_BuildValue("(KKNNLsKL)", (unsigned long long)h->addr, (unsigned long long)h->size,
+    return Py_BuildValue("(KKNNLsKLN)", (unsigned long long)h->addr, (unsigned long long)h->size,
                          type, slot, (long long)h->offset, h->field,
-                         (unsigned long long)h->pointer, (long long)h->interior);
+                         (unsigned long long)h->pointer, (long long)h->interior, pyglue_str(h->via));
 }
 
 static uint32_t kinds_mask(PyObject *kinds)
@@ -1053,6 +1056,10 @@ PyMODINIT_FUNC PyInit__retain(void)
     PyModule_AddIntConstant(m, "PROT_W", MAP_PROT_W);
     PyModule_AddIntConstant(m, "PROT_X", MAP_PROT_X);
     if (module_glibc_add(m) < 0) {   /* find_glibc_layout (module_glibc.c) */
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (module_go_add(m) < 0) {   /* walk_go, add_masked_range (module_go.c) */
         Py_DECREF(m);
         return NULL;
     }

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 #include "query.h"
+#include "heap_go.h"
 
 static double now(void)
 {
@@ -43,18 +44,6 @@ struct retain_error *query_distances(const struct graph *g, uint32_t **dist_ret)
     free(queue);
     *dist_ret = dist;
     return NULL;
-}
-
-/* Preference among roots at the same distance: named, stable holders first. */
-static int kind_rank(enum root_kind k)
-{
-    switch (k) {
-    case ROOT_GLOBAL: return 0;
-    case ROOT_TLS: return 1;
-    case ROOT_STACK: return 2;
-    case ROOT_REGISTER: return 3;
-    default: return 4;
-    }
 }
 
 struct candidate { uint64_t redge; uint32_t block; int rank; };   /* block: a search state */
@@ -109,7 +98,7 @@ static int collect_roots(const struct search *x, const struct root_set *rs, uint
             *c = nc2;
             *capc = cap;
         }
-        (*c)[(*nc)++] = (struct candidate){ i, st, kind_rank(k) * 2 + judged };
+        (*c)[(*nc)++] = (struct candidate){ i, st, root_kind_rank(k) * 2 + judged };
     }
     return 0;
 }
@@ -238,9 +227,27 @@ void query_paths_free(struct query_path *paths, uint32_t npaths)
     free(paths);
 }
 
+/* The first pointer word of Go object `from` that points into `to`. */
+static int64_t go_edge_offset(struct memory *mem, const struct block_table *t, uint32_t from, uint32_t to)
+{
+    const struct block *src = &t->blocks[from], *dst = &t->blocks[to];
+    struct go_words it;
+    go_words_begin(&it, t->gobits, src->addr, src->size);
+    for (uint64_t a; (a = go_words_next(&it)) != 0;) {
+        uint64_t word;
+        if (memory_read_u64(mem, a, &word) == 0 && word - dst->addr < dst->size)
+            return (int64_t)(a - src->addr);
+    }
+    return -1;
+}
+
 int64_t query_edge_offset(struct memory *mem, const struct block_table *t, uint32_t from, uint32_t to)
 {
     const struct block *src = &t->blocks[from], *dst = &t->blocks[to];
+    if (block_kind(t, from) == BLOCK_KIND_GO_NOSCAN)
+        return -1;
+    if (block_kind(t, from) == BLOCK_KIND_GO && t->gobits)
+        return go_edge_offset(mem, t, from, to);
     uint64_t scratch[512];   /* used only when the bytes cannot be viewed in place */
     for (uint64_t off = 0; off + 8 <= src->size; off += sizeof scratch) {
         size_t want = src->size - off < sizeof scratch ? (size_t)(src->size - off) : sizeof scratch;

@@ -4,12 +4,23 @@
 #include "roots.h"
 
 static const char *const kind_names[ROOT_NKINDS] = {
-    "global", "stack", "register", "tls", "mapping",
+    "global", "stack", "register", "tls", "mapping", "goroutine", "finalizer",
 };
 
 const char *root_kind_name(enum root_kind kind)
 {
     return (unsigned)kind < ROOT_NKINDS ? kind_names[kind] : "?";
+}
+
+uint32_t root_kind_rank(enum root_kind kind)
+{
+    switch (kind) {
+    case ROOT_GLOBAL: return 0;
+    case ROOT_TLS: return 1;
+    case ROOT_STACK: case ROOT_GOROUTINE: return 2;
+    case ROOT_REGISTER: case ROOT_FINALIZER: return 3;
+    default: return 4;
+    }
 }
 
 int root_kind_parse(const char *name)
@@ -29,8 +40,10 @@ void root_set_deinit(struct root_set *rs)
 {
     if (!rs)
         return;
-    for (uint32_t i = 0; i < rs->nranges; i++)
+    for (uint32_t i = 0; i < rs->nranges; i++) {
         free(rs->ranges[i].label);
+        free(rs->ranges[i].mask);
+    }
     for (uint32_t i = 0; i < rs->nvalues; i++) {
         free(rs->values[i].label);
         free(rs->values[i].var);
@@ -86,6 +99,31 @@ struct retain_error *root_set_add_range(struct root_set *rs, enum root_kind kind
     r->kind = kind;
     r->thread = thread;
     r->label = dup_or_null(label);
+    r->mask = NULL;
+    return NULL;
+}
+
+struct retain_error *root_set_add_masked_range(struct root_set *rs, enum root_kind kind, uint64_t start,
+                                               uint64_t end, const char *label, const uint8_t *mask,
+                                               size_t mask_bytes)
+{
+    if (end <= start)
+        return NULL;
+    if (start & 7)
+        return retain_errorf("a masked root range must start word-aligned (0x%llx)", (unsigned long long)start);
+    uint64_t nwords = (end - start) / 8;
+    if (mask_bytes * 8 < nwords)   /* a short mask: the words it does not cover are not pointers */
+        end = start + mask_bytes * 64;
+    uint8_t *copy = malloc(mask_bytes ? mask_bytes : 1);
+    if (!copy)
+        return retain_errorf("out of memory for roots");
+    memcpy(copy, mask, mask_bytes);
+    struct retain_error *err = root_set_add_range(rs, kind, start, end, 0, label);
+    if (err) {
+        free(copy);
+        return err;
+    }
+    rs->ranges[rs->nranges - 1].mask = copy;
     return NULL;
 }
 

@@ -10,7 +10,10 @@
 #include "error.h"
 #include "memory.h"
 
-enum root_kind { ROOT_GLOBAL, ROOT_STACK, ROOT_REGISTER, ROOT_TLS, ROOT_MAPPING, ROOT_NKINDS };
+/* ROOT_GOROUTINE: a Go goroutine's stack (its .thread is the goroutine id);
+ * ROOT_FINALIZER: a Go finalizer's function value (set on an object). */
+enum root_kind { ROOT_GLOBAL, ROOT_STACK, ROOT_REGISTER, ROOT_TLS, ROOT_MAPPING, ROOT_GOROUTINE,
+                 ROOT_FINALIZER, ROOT_NKINDS };
 
 #define ROOT_KINDS_ALL ((1u << ROOT_NKINDS) - 1)
 #define ROOT_NO_THREAD 0u
@@ -19,6 +22,7 @@ struct root_range {
     uint64_t start, end;
     uint32_t kind, thread;     /* thread: gdb's thread number, 0 if none */
     char *label;               /* objfile or mapping path; owned; may be NULL */
+    uint8_t *mask;             /* bit i: word i may hold a pointer (Go GC masks); NULL: every word */
 };
 
 struct root_value {
@@ -53,6 +57,8 @@ struct root_set {
 };
 
 const char *root_kind_name(enum root_kind kind);
+/* Preference among roots at the same distance: named, stable holders first. */
+uint32_t root_kind_rank(enum root_kind kind);
 /* -1 if unknown */
 int root_kind_parse(const char *name);
 
@@ -60,6 +66,10 @@ void root_set_init(struct root_set *rs);
 void root_set_deinit(struct root_set *rs);
 struct retain_error *root_set_add_range(struct root_set *rs, enum root_kind kind, uint64_t start,
                                         uint64_t end, uint32_t thread, const char *label);
+/* A range whose pointer words a bitmap names (bit i: the word at start + 8i). */
+struct retain_error *root_set_add_masked_range(struct root_set *rs, enum root_kind kind, uint64_t start,
+                                               uint64_t end, const char *label, const uint8_t *mask,
+                                               size_t mask_bytes);
 struct retain_error *root_set_add_value(struct root_set *rs, enum root_kind kind, uint64_t value,
                                         uint32_t thread, const char *label, const char *var,
                                         const char *type);

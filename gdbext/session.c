@@ -1,4 +1,5 @@
 /* The session: the order in which the pieces run. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -45,6 +46,7 @@ void session_destroy(struct retain_session *s)
     leaks_deinit(&s->leaks);
     root_set_deinit(&s->roots);
     heap_report_deinit(&s->heap);
+    go_heap_deinit(&s->go);
     block_table_deinit(&s->blocks);
     naming_deinit(&s->naming);
     memory_destroy(s->mem);
@@ -62,6 +64,31 @@ struct retain_error *session_walk_glibc(struct retain_session *s, const struct g
     s->seconds_walk = session_now() - t0;
     if (!err)
         s->walked = 1;
+    return err;
+}
+
+struct retain_error *session_walk_go(struct retain_session *s, const struct go_layout *lay)
+{
+    if (s->walked)
+        return retain_errorf("the heap was already walked in this session");
+    double t0 = session_now();
+    struct retain_error *err = go_walk(s->mem, lay, &s->blocks, &s->go, &s->heap);
+    if (!err)
+        err = block_table_finish(&s->blocks);
+    if (!err)   /* span arithmetic instead of the granule index for lookups */
+        err = block_table_set_runs(&s->blocks, s->go.runs, s->go.nruns, (uint32_t)__builtin_ctzll(lay->page_bytes));
+    s->blocks.gobits = &s->go.bits;
+    for (uint32_t i = 0; !err && i < s->go.nfinalizers; i++) {
+        char label[48];
+        snprintf(label, sizeof label, "finalizer of 0x%llx", (unsigned long long)s->go.finalizers[i].object);
+        err = root_set_add_value(&s->roots, ROOT_FINALIZER, s->go.finalizers[i].fn, 0, label, NULL, NULL);
+    }
+    s->seconds_walk = session_now() - t0;
+    if (!err) {
+        s->walked = 1;
+        s->is_go = 1;
+        s->mapped_roots = 1;   /* see session.h: no mapping roots for Go */
+    }
     return err;
 }
 

@@ -10,6 +10,7 @@
 #include "error.h"
 #include "graph.h"
 #include "heap_glibc.h"
+#include "heap_go.h"
 #include "heaptypes.h"
 #include "leaks.h"
 #include "memory.h"
@@ -21,7 +22,8 @@ struct retain_session {
     struct memory *mem;
     struct block_table blocks;
     struct heap_report heap;
-    int walked, built, mapped_roots;
+    struct go_heap go;        /* a Go heap's bitmaps and finalizers (heap_go.c), when is_go */
+    int walked, built, mapped_roots, is_go;
     struct root_set roots;
     struct graph graph;
     uint32_t *dist;           /* forward BFS, computed on first need */
@@ -43,6 +45,10 @@ struct retain_error *session_create(struct memory *mem, struct retain_session **
 void session_destroy(struct retain_session *s);
 
 struct retain_error *session_walk_glibc(struct retain_session *s, const struct glibc_layout *lay);
+/* A Go heap: its objects, pointer bitmaps, and finalizers as roots. Other
+ * writable mappings are not roots then (the Go GC's roots are exactly the
+ * data and bss, the goroutine stacks and the finalizers; Python adds them). */
+struct retain_error *session_walk_go(struct retain_session *s, const struct go_layout *lay);
 /* Adds the mapping-derived roots, then scans everything into the graph. */
 struct retain_error *session_build(struct retain_session *s, graph_progress_fn progress, void *ctx);
 struct retain_error *session_distances(struct retain_session *s, const uint32_t **dist_ret);

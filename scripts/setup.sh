@@ -27,6 +27,7 @@ readonly PACKAGES=(
     python3-dev python3-pytest libc6-dbg
     clang-14 libclang-rt-14-dev
     golang-go graphviz
+    chromium
 )
 readonly PYTHON=/usr/bin/python3   # Debian's, the one python3-pytest is for
 readonly JOBS=${RETAIN_JOBS:-2}

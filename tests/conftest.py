@@ -13,6 +13,16 @@ JSON file that the tests compare retain's answers against.
 A test module says which program it uses with a module-level FIXTURE (the
 source file name) and optionally FIXTURE_ARGS (extra argv after the truth
 path); the `target` fixture is parametrized over ["live", "core"].
+
+Go fixtures (FIXTURE = "go/NAME.go", fixtures/go/*.go) are built with
+`go build` (RETAIN_GO names another go; skipped when there is none) in
+several variants (GO_BUILD_FLAGS): "opt" (default flags, as users ship),
+"noopt" (-gcflags=all=-N -l) and "stripped" (-ldflags=-s -w, no symbols
+or DWARF). A Go module's tests run against every variant in its GO_BUILDS
+(default GO_VARIANTS = ("opt", "noopt")): pytest_generate_tests
+parametrizes the module-scoped `build_variant` fixture (None for C
+fixtures), so each test runs live x core x variant, and the FixtureCache
+keys a program by (source, args, variant).
 """
 
 import json
@@ -39,6 +49,17 @@ RETAIN_DEV = Path(os.environ.get("RETAIN_DEV_GDB", ROOT / "retain-dev.gdb"))
 GDB = shutil.which("gdb")
 GCC = shutil.which("gcc")
 GXX = shutil.which("g++")
+GO = os.environ.get("RETAIN_GO") or shutil.which("go")
+
+# Go builds: the variant name -> extra `go build` flags.
+GO_BUILD_FLAGS = {
+    "opt": [],                          # default flags, as users ship
+    "noopt": ["-gcflags=all=-N -l"],    # no optimization, no inlining (runtime too)
+    "stripped": ["-ldflags=-s -w"],     # no symbol table, no DWARF
+}
+# The variants every Go test module runs against unless it sets GO_BUILDS.
+GO_VARIANTS = ("opt", "noopt")
+GO_BUILD_TIMEOUT = 300  # a cold -N -l build recompiles the standard library (~5 s here)
 
 READY_TIMEOUT = 20
 GDB_TIMEOUT = 300
@@ -77,8 +98,53 @@ def retain_dev():
 # fixture programs
 
 
-def build_fixture(src: Path, outdir: Path) -> Path:
-    """Compile fixtures/SRC with -g -O0 -pthread into outdir; return the binary."""
+def go_env():
+    """The environment for `go build`: no user GOFLAGS, no network, and a
+    writable build cache (the user's default one when it is writable, so
+    that the -N -l standard library is compiled once, not every session)."""
+    env = dict(os.environ)
+    env["GOFLAGS"] = ""
+    env["GOPROXY"] = "off"
+    env.pop("GOOS", None)
+    env.pop("GOARCH", None)
+    fallback = Path(tempfile.gettempdir()) / f"retain-tests-go-{os.getuid()}"
+    if "GOCACHE" not in env:
+        cache_home = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        try:
+            (cache_home / "go-build").mkdir(parents=True, exist_ok=True)
+            writable = os.access(cache_home / "go-build", os.W_OK)
+        except OSError:
+            writable = False
+        if not writable:
+            env["GOCACHE"] = str(fallback / "cache")
+    if "GOPATH" not in env and not os.access(Path.home(), os.W_OK):
+        env["GOPATH"] = str(fallback / "gopath")
+    if not os.access(Path.home(), os.W_OK):
+        env["HOME"] = str(fallback)   # `go` wants a writable config dir too
+    return env
+
+
+def build_go_fixture(src: Path, outdir: Path, variant: str) -> Path:
+    """`go build` fixtures/go/SRC (one package main file) in VARIANT."""
+    if GO is None:
+        pytest.skip("go is not installed (Debian: golang-go): cannot build the Go fixtures")
+    if variant not in GO_BUILD_FLAGS:
+        raise ValueError(f"unknown Go build variant {variant!r}; known: {sorted(GO_BUILD_FLAGS)}")
+    binary = outdir / src.stem
+    cmd = [GO, "build", *GO_BUILD_FLAGS[variant], "-o", str(binary), str(src)]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=GO_BUILD_TIMEOUT,
+                         env=go_env(), cwd=outdir)
+    if res.returncode != 0:
+        pytest.fail(f"building {src.name} ({variant}) failed:\n{shlex.join(cmd)}\n{res.stderr}")
+    return binary
+
+
+def build_fixture(src: Path, outdir: Path, variant: Optional[str] = None) -> Path:
+    """Compile fixtures/SRC with -g -O0 -pthread into outdir (a .go file:
+    with `go build`, see build_go_fixture); return the binary."""
+    if src.suffix == ".go":
+        return build_go_fixture(src, outdir, variant or "opt")
+    assert variant is None, f"{src.name}: build variants are for Go fixtures only"
     if src.suffix in (".cc", ".cpp"):
         compiler = GXX
     else:
@@ -96,11 +162,12 @@ def build_fixture(src: Path, outdir: Path) -> Path:
 class FixtureProcess:
     """One running fixture program: binary, process, truth, and its core."""
 
-    def __init__(self, src: Path, args: tuple, workdir: Path):
+    def __init__(self, src: Path, args: tuple, workdir: Path, variant: Optional[str] = None):
         self.src = src
         self.args = tuple(str(a) for a in args)
         self.workdir = workdir
-        self.binary = build_fixture(src, workdir)
+        self.variant = variant
+        self.binary = build_fixture(src, workdir, variant)
         self.truth_path = workdir / f"{src.stem}.truth.json"
         self.proc = None
         self.truth = None
@@ -157,19 +224,24 @@ class FixtureProcess:
 
 
 class FixtureCache:
-    """Session-wide: each (program, args) is built, started and cored once."""
+    """Session-wide: each (program, args, build variant) is built, started
+    and cored once. The variant is None for C fixtures and one of
+    GO_BUILD_FLAGS for Go ones (None means "opt")."""
 
     def __init__(self, tmp_path_factory):
         self.tmp_path_factory = tmp_path_factory
         self.procs = {}
 
-    def get(self, src_name: str, args=()) -> FixtureProcess:
-        key = (src_name, tuple(args))
+    def get(self, src_name: str, args=(), variant: Optional[str] = None) -> FixtureProcess:
+        if src_name.endswith(".go") and variant is None:
+            variant = "opt"
+        key = (src_name, tuple(args), variant)
         if key not in self.procs:
             src = FIXTURES_DIR / src_name
             assert src.exists(), f"no fixture {src}"
-            workdir = self.tmp_path_factory.mktemp(src.stem)
-            self.procs[key] = FixtureProcess(src, tuple(args), workdir)
+            workdir = self.tmp_path_factory.mktemp(
+                src.stem if variant is None else f"{src.stem}-{variant}")
+            self.procs[key] = FixtureProcess(src, tuple(args), workdir, variant)
         fp = self.procs[key]
         if fp.proc.poll() is not None:
             pytest.fail(f"fixture {src_name} exited early with status {fp.proc.returncode}")
@@ -198,6 +270,7 @@ class Target:
     truth: dict
     workdir: Path
     process: FixtureProcess = field(repr=False, default=None)
+    variant: Optional[str] = None  # Go fixtures: the build variant ("opt", "noopt", ...)
 
     def gdb_args(self) -> list:
         if self.mode == "live":
@@ -205,23 +278,47 @@ class Target:
         return [str(self.binary), str(self.core)]
 
     def __str__(self):
+        if self.variant is not None:
+            return f"{self.name}-{self.variant}-{self.mode}"
         return f"{self.name}-{self.mode}"
 
 
 def make_target(fp: FixtureProcess, mode: str) -> Target:
     core = fp.core() if mode == "core" else None
     return Target(mode=mode, name=fp.src.stem, binary=fp.binary, pid=fp.pid, core=core,
-                  truth=fp.truth, workdir=fp.workdir, process=fp)
+                  truth=fp.truth, workdir=fp.workdir, process=fp, variant=fp.variant)
+
+
+@pytest.fixture(scope="module")
+def build_variant():
+    """How the module's FIXTURE is built: None (C fixtures; Go ones are
+    parametrized over the module's GO_BUILDS by pytest_generate_tests)."""
+    return None
+
+
+def pytest_generate_tests(metafunc):
+    """Go fixture modules: run every test that builds on `build_variant`
+    (through `target`) once per variant in GO_BUILDS (default GO_VARIANTS)."""
+    if "build_variant" not in metafunc.fixturenames:
+        return
+    src_name = getattr(metafunc.module, "FIXTURE", None) or ""
+    if not src_name.endswith(".go"):
+        return
+    variants = tuple(getattr(metafunc.module, "GO_BUILDS", GO_VARIANTS))
+    unknown = set(variants) - set(GO_BUILD_FLAGS)
+    assert not unknown, f"{metafunc.module.__name__}: unknown GO_BUILDS {unknown}"
+    metafunc.parametrize("build_variant", variants, scope="module")
 
 
 @pytest.fixture(scope="module", params=["live", "core"])
-def target(request, fixture_cache):
-    """The module's FIXTURE program, live or as a core (skips without retain)."""
+def target(request, fixture_cache, build_variant):
+    """The module's FIXTURE program, live or as a core (skips without retain);
+    Go fixtures in the build variant `build_variant`."""
     require_retain()
     src_name = getattr(request.module, "FIXTURE", None)
     assert src_name, f"{request.module.__name__} must set FIXTURE = 'name.c'"
     args = getattr(request.module, "FIXTURE_ARGS", ())
-    fp = fixture_cache.get(src_name, args)
+    fp = fixture_cache.get(src_name, args, build_variant)
     return make_target(fp, request.param)
 
 

@@ -20,7 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FUZZ = ROOT / "fuzz"
 BUILD = FUZZ / "build"
-TARGETS = ("core", "glibc", "dwarf")
+TARGETS = ("core", "glibc", "dwarf", "go")
 # A case is a few hundred bytes: seconds at most, even sanitized. Longer is
 # a hang (two of the cases were hangs).
 CASE_TIMEOUT = 120

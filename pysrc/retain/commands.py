@@ -6,10 +6,12 @@ import gdb
 
 import _retain
 
-from . import engine, export, glibc, heapwide, render, sizes
+from . import engine, export, glibc, heapwide, render, sizes, views
 from .errors import RetainError
 
-ROOT_KINDS = ("global", "stack", "register", "tls", "mapping")
+ROOT_KINDS = ("global", "stack", "register", "tls", "mapping", "goroutine", "finalizer")
+C_ROOT_KINDS = ROOT_KINDS[:5]
+GO_ROOT_KINDS = ("global", "goroutine", "register", "finalizer")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -70,9 +72,13 @@ def _lookup(analysis, addr):
     return analysis.session.lookup(addr)
 
 
-def _not_in_use_message(addr, block):
+def _not_in_use_message(addr, block, analysis=None):
     if block is None:
-        return "0x%x is not in any heap block (not a glibc heap address)" % addr
+        heap = "Go" if analysis is not None and analysis.heap_method == "go-runtime" else "glibc"
+        return "0x%x is not in any heap block (not a %s heap address)" % (addr, heap)
+    if block["heap"] == "go":
+        return "0x%x is in a free Go heap slot 0x%x (%d bytes): nothing retains it" % (
+            addr, block["addr"], block["size"])
     return "0x%x is in a free heap block 0x%x (%d bytes, %s): nothing retains it" % (
         addr, block["addr"], block["size"], block["free_reason"] or "free")
 
@@ -223,11 +229,13 @@ as a Graphviz graph; FILE.svg is drawn with `dot -Tsvg` when it is installed."""
         analysis = engine.current(progress=not args.json)
         block = _lookup(analysis, addr)
         if block is None or block["state"] != "in-use":
-            raise RetainError(_not_in_use_message(addr, block))
+            raise RetainError(_not_in_use_message(addr, block, analysis))
         time_limit = time_limit_parameter.seconds if time_limit_parameter else 0.0
         paths, truncated = analysis.session.paths(addr, n=args.n, kinds=kinds, max_depth=max_depth,
                                                   root=args.root, exclude_root=args.exclude_root,
                                                   through=args.through, time_limit=time_limit)
+        if block.get("heap") == "go":
+            views.annotate(analysis.session, paths)
         target_type = paths[0]["hops"][-1][2] if paths else analysis.session.block_type(block["addr"])
         obj = render.envelope("path", {
             "target": render.block_json(addr, block, target_type),
@@ -320,7 +328,7 @@ that point into ADDR's block."""
         analysis = engine.current(progress=not args.json)
         block = _lookup(analysis, addr)
         if block is None or block["state"] != "in-use":
-            raise RetainError(_not_in_use_message(addr, block))
+            raise RetainError(_not_in_use_message(addr, block, analysis))
         refs = heapwide.filter_referrers(analysis.session, analysis.session.referrers(addr), args)
         target_type = analysis.session.block_type(block["addr"])
         items, lines = [], []
@@ -369,6 +377,8 @@ States: in-use, free (with why: tcache, fastbin, bin, top) or not-heap."""
         lines = []
         if block is None:
             lines.append("0x%x is not in any heap block (not-heap)" % addr)
+        elif block["state"] != "in-use" and block["heap"] == "go":
+            lines.append("0x%x is in a free slot of a Go span: 0x%x (%d bytes)" % (addr, block["addr"], block["size"]))
         elif block["state"] != "in-use":
             lines.append("0x%x is in a free block: 0x%x (%d bytes), %s heap, free in %s" % (
                 addr, block["addr"], block["size"], block["heap"], block["free_reason"] or "a bin"))
@@ -383,6 +393,12 @@ States: in-use, free (with why: tcache, fastbin, bin, top) or not-heap."""
             lines.append("distance from the roots: %s" % (
                 "%d hop%s" % (dist, "" if dist == 1 else "s") if dist is not None
                 else "unreachable (a leak candidate)"))
+            if block["heap"] == "go":
+                body["views"] = views.views_of(analysis.session, analysis.session.referrers(block["addr"]),
+                                               block["size"], tname)
+                for v in body["views"]:
+                    lines.append("held through a small view in %s (its word at %s): %s" % (
+                        v["holder"] or "?", v["slot"], render.view_text(v)))
         obj = render.envelope("info", body, analysis)
         _emit(args, lines + _warning_lines(obj), obj)
 
@@ -428,12 +444,25 @@ filter), the engine's memory, and the time each phase took."""
 def stats_body(analysis):
     """The body of `retain stats` (its JSON without the envelope) and its text lines."""
     s = analysis.session.stats()
+    go_info = _retain.go_heap_info(analysis.session)
+    if go_info["go"]:
+        heap = {"kind": "go", "spans": go_info["spans"], "stack_spans": go_info["stack_spans"],
+                "arenas": go_info["arenas"], "finalizers": go_info["finalizers"], "method": "go-runtime"}
+        heap_line = "heap: go, %d spans in use, %d arena%s, %d stack spans, %d finalizer%s (read from %s)" % (
+            heap["spans"], heap["arenas"], "" if heap["arenas"] == 1 else "s", heap["stack_spans"],
+            heap["finalizers"], "" if heap["finalizers"] == 1 else "s", s["source"])
+    else:
+        heap = {"kind": "glibc", "arenas": s["arenas"], "heaps": s["heaps"], "mmapped": s["mmapped"],
+                "method": getattr(analysis, "heap_method", "debug-symbols")}
+        heap_line = "heap: glibc, %d arena%s, %d heap%s, %d mmapped chunk%s (read from %s; found by %s)" % (
+            s["arenas"], "" if s["arenas"] == 1 else "s", s["heaps"], "" if s["heaps"] == 1 else "s",
+            s["mmapped"], "" if s["mmapped"] == 1 else "s", s["source"], heap["method"])
     body = {
-        "heap": {"kind": "glibc", "arenas": s["arenas"], "heaps": s["heaps"], "mmapped": s["mmapped"],
-                 "method": getattr(analysis, "heap_method", "debug-symbols")},
+        "heap": heap,
         "blocks": {"in_use": s["blocks_in_use"], "free": s["blocks_free"]},
         "bytes": {"in_use": s["bytes_in_use"], "free": s["bytes_free"]},
-        "edges": s["edges"], "root_edges": s["root_edges"], "roots": s["roots"],
+        "edges": s["edges"], "root_edges": s["root_edges"],
+        "roots": {k: s["roots"][k] for k in (GO_ROOT_KINDS if go_info["go"] else C_ROOT_KINDS)},
         "unreadable_bytes": s["unreadable_bytes"] + s["missing_bytes"],
         "memory_bytes": s["memory_bytes"],
         "seconds": {"walk": s["walk"], "roots": s["roots_seconds"], "graph": s["graph"], "bfs": s["bfs"]},
@@ -442,13 +471,11 @@ def stats_body(analysis):
                      "writable": m["writable"]} for m in s.get("missing", [])],
     }
     lines = [
-        "heap: glibc, %d arena%s, %d heap%s, %d mmapped chunk%s (read from %s; found by %s)" % (
-            s["arenas"], "" if s["arenas"] == 1 else "s", s["heaps"], "" if s["heaps"] == 1 else "s",
-            s["mmapped"], "" if s["mmapped"] == 1 else "s", s["source"], body["heap"]["method"]),
+        heap_line,
         "blocks: %d in use (%d bytes), %d free (%d bytes)" % (
             s["blocks_in_use"], s["bytes_in_use"], s["blocks_free"], s["bytes_free"]),
         "edges: %d between blocks, %d from roots" % (s["edges"], s["root_edges"]),
-        "root words: " + ", ".join("%s %d" % (k, s["roots"][k]) for k in ROOT_KINDS),
+        "root words: " + ", ".join("%s %d" % kv for kv in body["roots"].items()),
         "unreadable: %d bytes" % body["unreadable_bytes"],
     ] + _missing_lines(s.get("missing", [])) + [
         "engine memory: %.1f MiB" % (s["memory_bytes"] / 1048576.0),

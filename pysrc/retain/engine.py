@@ -7,7 +7,7 @@ import gdb
 
 import _retain
 
-from . import glibc, target
+from . import glibc, go, target
 from .errors import RetainError
 
 
@@ -131,16 +131,8 @@ class _Progress:
             gdb.write("\r" + " " * 40 + "\r", gdb.STDERR)
 
 
-def _key(inf):
-    return (inf.num, inf.pid)
-
-
-def current(progress=True):
-    """The analysis of the selected inferior at this stop, building it if needed."""
-    inf = target.inferior()
-    if _cache["analysis"] is not None and _cache["key"] == _key(inf):
-        return _cache["analysis"]
-    session, source = _open(inf)
+def _setup_glibc(session):
+    """Walks the glibc heap and adds the C roots: (warnings, threads, method)."""
     lay, warnings = glibc.layout(session)   # debug symbols, else the heap's own structure
     try:
         session.walk_glibc(lay)
@@ -152,6 +144,23 @@ def current(progress=True):
     threads = target.collect_threads()
     _add_thread_roots(session, threads, session.mappings())
     _add_tls_variables(session)
+    return warnings, threads, lay.get("method", "debug-symbols")
+
+
+def _key(inf):
+    return (inf.num, inf.pid)
+
+
+def current(progress=True):
+    """The analysis of the selected inferior at this stop, building it if needed."""
+    inf = target.inferior()
+    if _cache["analysis"] is not None and _cache["key"] == _key(inf):
+        return _cache["analysis"]
+    session, source = _open(inf)
+    if go.is_go_program():
+        warnings, threads, method = go.setup(session), [], "go-runtime"
+    else:
+        warnings, threads, method = _setup_glibc(session)
     if memory_limit is not None:
         session.set_memory_limit(memory_limit.bytes)
     reporter = _Progress(progress)
@@ -164,6 +173,6 @@ def current(progress=True):
     finally:
         reporter.finish()
     analysis = Analysis(session, source, warnings, threads)
-    analysis.heap_method = lay.get("method", "debug-symbols")
+    analysis.heap_method = method
     _cache["analysis"], _cache["key"] = analysis, _key(inf)
     return analysis

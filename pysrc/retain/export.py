@@ -26,8 +26,7 @@ def _q(text):
 
 
 def _root_name(root):
-    name = root["register"] if root["kind"] == "register" else (root["name"] or root["label"] or root["addr"])
-    return "%s %s" % (root["kind"], name)
+    return render.root_short(root)
 
 
 class _Graph:
@@ -79,7 +78,7 @@ def paths_dot(paths, title):
             end = hops[start + count - 1]
             key = ("run", hops[start][0], end[0]) if count > 1 else ("block", hops[start][0])
             nid = g.node(key, _hop_label(hops, start, count))
-            field = render.arrow(hops[start][5], start == 0)
+            field = render.hop_arrow(hops[start], start == 0)
             g.edge(prev, nid, field + (" x%d" % count if count > 1 else ""))
             prev = nid
             if nid is None:
@@ -211,7 +210,7 @@ def _frames(root, hops):
     frames = [head]
     for start, count in render.fold(hops):
         hop = hops[start]
-        field = render.arrow(hop[5], start == 0)
+        field = render.hop_arrow(hop, start == 0)
         what = hop[2] or "(unknown, %d bytes)" % hop[1]
         frames.append("%s%s%s" % (field, " x%d" % count if count > 1 else "", (" " if field else "") + what))
     return frames

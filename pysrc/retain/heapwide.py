@@ -74,8 +74,7 @@ class _Node:
 
 
 def _root_label(root):
-    name = root["register"] if root["kind"] == "register" else (root["name"] or root["label"] or root["addr"])
-    return "%s %s" % (root["kind"], name)
+    return render.root_short(root)
 
 
 def _merge(nodes):
@@ -169,7 +168,7 @@ def _group_key(root):
     kind = root["kind"]
     if kind == "register":
         return (kind, root["thread"], root["register"])
-    if root["name"] and kind in ("global", "tls", "stack"):
+    if root["name"] and kind in ("global", "tls", "stack", "goroutine"):
         frame = root["frame"]["level"] if root["frame"] else None
         return (kind, root["name"], root["thread"] if kind != "global" else None, frame)
     return (kind, root["addr"])
@@ -309,6 +308,12 @@ def leaks(analysis, args):
             "roots": roots, "groups": group_list}
     lines = ["%d leaked blocks (%d bytes): in-use blocks no root reaches" % (
         found["leaked_blocks"], found["leaked_bytes"])]
+    if _retain.go_heap_info(s)["go"]:
+        # A Go heap frees nothing by hand: unreachable objects are garbage the
+        # collector has not swept yet, not leaks.
+        body["go_unswept"] = True
+        lines[0] = "%d unreachable Go objects (%d bytes): garbage the GC has not swept yet, not leaks" % (
+            found["leaked_blocks"], found["leaked_bytes"])
     if roots:
         lines.append("%14s %10s %6s  %s" % ("bytes", "own", "held", "leak root"))
     for r in roots:

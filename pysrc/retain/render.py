@@ -4,6 +4,8 @@ folds runs of hops of the same shape into one line with a count."""
 
 import json
 
+from . import sizes
+
 SCHEMA = "retain/1"
 FOLD_MIN = 3   # this many same-shaped hops in a row fold into one line
 
@@ -60,18 +62,42 @@ def root_json(root):
         name = root["register"]
     elif kind == "mapping" and name is None:
         name = root["label"]
+    goroutine = kind == "goroutine"   # the engine keeps its goroutine id where a thread's goes
     out = {"kind": kind, "name": name, "addr": root["addr"], "offset": root["offset"],
-           "thread": root["thread"], "frame": root["frame"], "type": root["type"],
+           "thread": None if goroutine else root["thread"], "frame": root["frame"], "type": root["type"],
            "precise": root["precise"], "objfile": root["label"] if kind == "global" else None}
     if kind == "register":
         out["variable"] = root["name"]
+    if goroutine:
+        out["goroutine"] = root["thread"]
+        out["goroutine_start"] = root["label"]   # the function the goroutine was started with
+    if kind == "finalizer":
+        out["name"] = root["label"]              # "finalizer of 0x..."
     return out
+
+
+def root_short(root):
+    """A root in a few words, for one-line chains and tables."""
+    kind, name = root["kind"], root["name"]
+    if kind == "register":
+        return "register $" + root["register"]
+    if kind == "goroutine":
+        frame = root["frame"]
+        where = name or ("in " + frame["function"] if frame and frame["function"] else root["addr"])
+        return "goroutine %s %s" % (root["thread"], where)
+    if kind == "finalizer":
+        return root["label"] or kind
+    return "%s %s" % (kind, name or root["label"] or root["addr"] or "?")
 
 
 def root_text(root):
     kind, name = root["kind"], root["name"]
     parts = [kind]
-    if root["thread"] is not None:
+    if kind == "goroutine":
+        parts.append("%d [%s]" % (root["thread"], root["label"] or "?"))
+    elif kind == "finalizer":
+        parts = [root["label"] or kind]
+    elif root["thread"] is not None:
         parts.append("thread %d" % root["thread"])
     frame = root["frame"]
     if frame:
@@ -84,7 +110,7 @@ def root_text(root):
         if name:
             parts.append("holding local " + name)
     elif name:
-        parts.append(("local " if kind == "stack" else "") + name +
+        parts.append(("local " if kind in ("stack", "goroutine") else "") + name +
                      ("+0x%x" % root["offset"] if root["offset"] and not root["type"] else ""))
     elif kind == "mapping" and root["label"]:
         parts.append(root["label"])
@@ -94,7 +120,7 @@ def root_text(root):
         parts.append("at " + root["addr"])
     if root["precise"]:
         parts.append("[precise]")
-    elif kind == "stack":
+    elif kind in ("stack", "goroutine"):
         parts.append("[conservative: not a variable in scope at this pc]")
     else:
         parts.append("[conservative]")
@@ -103,14 +129,14 @@ def root_text(root):
 
 # ---- hops ---------------------------------------------------------------
 
-HOP_FIELDS = ("addr", "size", "type", "slot", "offset", "field", "pointer", "interior")
+HOP_FIELDS = ("addr", "size", "type", "slot", "offset", "field", "pointer", "interior", "via")
 
 
 def hop_json(hop):
     h = dict(zip(HOP_FIELDS, hop))
     return {"addr": hexa(h["addr"]), "size": h["size"], "type": h["type"],
             "slot": hexa(h["slot"]), "offset": h["offset"], "field": h["field"],
-            "pointer": hexa(h["pointer"]), "interior": h["interior"]}
+            "pointer": hexa(h["pointer"]), "interior": h["interior"], "via": h["via"]}
 
 
 class _JsonStrings:
@@ -127,11 +153,18 @@ class _JsonStrings:
 
 
 def _hop_text(hop, enc):
-    addr, size, tname, slot, offset, field, pointer, interior = hop
+    addr, size, tname, slot, offset, field, pointer, interior, via = hop
     return ('{"addr": "0x%x", "size": %d, "type": %s, "slot": %s, "offset": %d, "field": %s, '
-            '"pointer": "0x%x", "interior": %d}' % (
+            '"pointer": "0x%x", "interior": %d, "via": %s}' % (
                 addr, size, enc(tname), '"0x%x"' % slot if slot is not None else "null",
-                offset, enc(field), pointer, interior))
+                offset, enc(field), pointer, interior, enc(via)))
+
+
+def _hops_text(path, enc):
+    text = ", ".join(_hop_text(h, enc) for h in path["hops"])
+    if path.get("view"):   # views.py: the last hop is reached through a small view
+        text = text[:-1] + ', "view": %s}' % dumps(path["view"])
+    return text
 
 
 def path_document(obj, paths):
@@ -140,7 +173,7 @@ def path_document(obj, paths):
     and one dict per hop through json.dumps is several times slower."""
     enc = _JsonStrings()
     body = ", ".join('{"root": %s, "hops": [%s]}' % (
-        dumps(root_json(p["root"])), ", ".join(_hop_text(h, enc) for h in p["hops"])) for p in paths)
+        dumps(root_json(p["root"])), _hops_text(p, enc)) for p in paths)
     text = dumps(obj)
     marker = '"paths": []'
     at = text.index(marker)
@@ -182,18 +215,29 @@ def fold(hops):
 def _root_word(root):
     if root["kind"] == "register":
         return "$" + root["register"]
+    if root["kind"] == "goroutine" and not root["name"]:
+        return root["addr"] or "?"
     return root["name"] or root["addr"] or "?"
 
 
+def hop_arrow(hop, first):
+    """arrow() plus how the word reaches the block when the field does not
+    say: `->val (interface: *main.span)`."""
+    text = arrow(hop[5], first)
+    if not hop[8]:
+        return text
+    return "%s (%s)" % (text, hop[8]) if text else "(%s)" % hop[8]
+
+
 def _step(hops, start, count, root):
-    text = arrow(hops[start][5], start == 0)
+    text = hop_arrow(hops[start], start == 0)
     if start == 0:
         text = _root_word(root) + text
     return text + ("  x%d" % count if count > 1 else "")
 
 
 def _block_desc(hop):
-    addr, size, tname, _slot, _off, _field, _ptr, interior = hop
+    addr, size, tname, _slot, _off, _field, _ptr, interior, _via = hop
     text = "0x%x%s (%d bytes)" % (addr, "  " + tname if tname else "", size)
     if interior:
         text += "  via interior pointer +0x%x" % interior
@@ -202,14 +246,21 @@ def _block_desc(hop):
 
 def chain_line(root, hops):
     """The chain on one line: `global g_cache (struct cache *) ->head->next x3->payload => 0x... (N bytes)`."""
-    head = root["kind"] + " " + _root_word(root)
+    head = root_short(root)
     if root["type"]:
         head += " (%s)" % root["type"]
     steps = []
     for start, count in fold(hops):
-        a = arrow(hops[start][5], start == 0)
+        a = hop_arrow(hops[start], start == 0)
         steps.append(a + (" x%d" % count if count > 1 else ""))
     return "%s %s  => %s" % (head, "".join(steps), _block_desc(hops[-1]))
+
+
+def view_text(view):
+    """A small view that pins a big object, in words (views.py finds them)."""
+    size = sizes.format_size(view["object_size"])
+    size = size + " bytes" if size.isdigit() else size[:-1] + " " + size[-1] + "iB"
+    return "%s len %d pins %s object" % (view["kind"], view["len"], size)
 
 
 def path_text(index, path):
@@ -219,6 +270,8 @@ def path_text(index, path):
         end = start + count - 1
         arrow = "=>" if end == len(hops) - 1 else "->"
         note = "  (%d hops of the same shape)" % count if count > 1 else ""
+        if end == len(hops) - 1 and path.get("view"):
+            note += "  (%s)" % view_text(path["view"])
         lines.append("    %-30s %s %s%s" % (_step(hops, start, count, root), arrow,
                                           _block_desc(hops[end]), note))
     lines.append("    " + chain_line(root, hops))

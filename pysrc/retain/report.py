@@ -8,7 +8,7 @@ import gdb
 
 import _retain
 
-from . import commands, engine, heapwide, render, sizes
+from . import commands, engine, heapwide, html, render, sizes
 from .errors import RetainError
 
 DEFAULT_TOP = 20
@@ -48,38 +48,58 @@ def report_body(analysis, n):
 class ReportCommand(commands._RetainCommand):
     """Everything about the heap in one document.
 
-Usage: retain report [--json [FILE]] [--top N]
+Usage: retain report [--json [FILE]] [--html FILE] [--top N]
 
 Stats, the top N (default 20) retainers by block, type and root with their
 chains, the histogram and the leaks. --json FILE writes the document
 (schema retain/1, command "report") to FILE and prints where; --json alone
-prints it. Two saved reports compare with 'retain diff OLD NEW'."""
+prints it. --html FILE writes the same report as one self-contained HTML
+page to open in a browser (no network needed): the top retainers as a tree
+whose rows expand to their chains, a sortable histogram, the leaks. --json
+and --html may be given together (with --json alone, only the JSON is
+printed). Two saved reports compare with 'retain diff OLD NEW'."""
 
     name = "report"
-    options = ("--json", "--top")
+    options = ("--json", "--html", "--top")
 
     def run(self, argv, from_tty):
         p = commands._Parser(prog="retain report", add_help=False)
         p.add_argument("--json", nargs="?", const="-", metavar="FILE")
+        p.add_argument("--html", metavar="FILE")
         p.add_argument("--top", type=int, default=DEFAULT_TOP)
         args = p.parse_args(argv)
         if args.top < 1:
             raise RetainError("retain report: --top must be at least 1")
-        analysis = engine.current(progress=args.json is None or args.json != "-")
+        if args.html == "":
+            raise RetainError("retain report: --html needs a FILE")
+        if args.html is not None and args.html == args.json:
+            raise RetainError("retain report: --json and --html need different files")
+        to_stdout = args.json == "-"   # then the JSON must be all that is printed
+        analysis = engine.current(progress=not to_stdout)
         body, lines = report_body(analysis, args.top)
         body["top_n"] = args.top
         obj = render.envelope("report", body, analysis)
-        if args.json is None:
-            gdb.write("\n".join(lines + commands._warning_lines(obj)) + "\n")
-        elif args.json == "-":
-            gdb.write(render.dumps(obj) + "\n")
-        else:
-            try:
-                with open(args.json, "w") as f:
-                    f.write(render.dumps(obj) + "\n")
-            except OSError as e:
-                raise RetainError("retain report: cannot write %s: %s" % (args.json, e.strerror or e)) from None
+        # files first, so that a file that cannot be written fails the
+        # command before anything goes to stdout
+        if args.json not in (None, "-"):
+            _write(args.json, render.dumps(obj) + "\n")
             gdb.write("retain report: wrote %s\n" % args.json)
+        if args.html is not None:
+            _write(args.html, html.render_html(obj))
+            if not to_stdout:
+                gdb.write("retain report: wrote %s\n" % args.html)
+        if to_stdout:
+            gdb.write(render.dumps(obj) + "\n")
+        elif args.json is None and args.html is None:
+            gdb.write("\n".join(lines + commands._warning_lines(obj)) + "\n")
+
+
+def _write(path, text):
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        raise RetainError("retain report: cannot write %s: %s" % (path, e.strerror or e)) from None
 
 
 # ---- check -------------------------------------------------------------------------

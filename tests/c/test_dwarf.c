@@ -205,6 +205,35 @@ static void test_sample_types(const struct dwarf_types *t)
     check_field(t, packet, 8, ".first", "node *", "node");
     check_field(t, packet, 16 + 5 * 8, ".refs[5]", "node *", "node");
 
+    /* The nest of a word: table.lists[1][2], outermost first. */
+    struct dwarf_field f;
+    CHECK(dwarf_field_info(t, table, 8 + 64 * 8 + (1 * 3 + 2) * 8, buf, sizeof buf, &f) == 0);
+    CHECK(streq(buf, ".lists[1][2]") && f.nnest == 4);
+    CHECK(f.nnest == 4 && f.nest[0].type == table && f.nest[0].path_len == 0 && f.nest[0].offset == 0);
+    CHECK(f.nnest == 4 && f.nest[1].path_len == 6 && f.nest[1].offset == 8 + 64 * 8 && f.nest[1].index == -1);
+    CHECK(f.nnest == 4 && f.nest[2].path_len == 9 && f.nest[2].index == 1 && f.nest[2].offset == 8 + 64 * 8 + 24);
+    CHECK(f.nnest == 4 && f.nest[3].path_len == 12 && f.nest[3].index == 2);
+    CHECK(streq(dwarf_type_name(t, f.word), "node *") && streq(dwarf_type_name(t, f.pointee), "node"));
+    CHECK(dwarf_field_info(t, node, 24, buf, sizeof buf, &f) == -1 && f.nnest == 0);
+    /* padding: the path stops at the object, the nest too */
+    CHECK(dwarf_field_info(t, node, 4, buf, sizeof buf, &f) == 0 && f.word == DWARF_TYPE_NONE && f.nnest == 1);
+
+    uint64_t moff = 0;
+    uint32_t mtype = DWARF_TYPE_NONE;
+    CHECK(dwarf_member(t, node, "next", &moff, &mtype) == 0 && moff == 8 && streq(dwarf_type_name(t, mtype), "node *"));
+    CHECK(dwarf_member(t, dwarf_type_by_name(t, "node_ref"), "next", NULL, NULL) == -1);   /* not a struct */
+    CHECK(dwarf_member(t, node, "no_such_member", NULL, NULL) == -1);
+    CHECK(dwarf_member(t, DWARF_TYPE_NONE, "next", NULL, NULL) == -1);
+    CHECK(dwarf_type_strip(t, dwarf_type_target(t, ptr)) == node);
+    CHECK(dwarf_type_target(t, arr) == dwarf_type_by_name(t, "entry *"));
+    CHECK(dwarf_type_target(t, node) == DWARF_TYPE_NONE);
+
+    /* C and C++ are not Go: no Go kinds, no runtime types */
+    CHECK(!dwarf_type_is_go(t, node) && dwarf_go_kind(t, node) == GO_KIND_NONE);
+    CHECK(dwarf_go_elem(t, arr) == DWARF_TYPE_NONE && dwarf_go_key(t, arr) == DWARF_TYPE_NONE);
+    CHECK(dwarf_go_runtime_types(t) == 0 && dwarf_go_runtime_offset(t, node) == 0);
+    CHECK(dwarf_go_type_by_runtime(t, 0x1000) == DWARF_TYPE_NONE);
+
     CHECK(dwarf_type_kind(t, DWARF_TYPE_NONE) == DK_OTHER);
     CHECK(dwarf_type_size(t, DWARF_TYPE_NONE) == 0);
     CHECK(streq(dwarf_type_name(t, DWARF_TYPE_NONE), "void"));
