@@ -26,9 +26,9 @@ WRAP = -Wl,--wrap=mmap -Wl,--wrap=munmap
 
 TARGETS = core glibc dwarf go
 core_engine = error memory elfcore mapfile
-glibc_engine = error memory elfcore mapfile blocks heap_glibc
+glibc_engine = error memory elfcore mapfile blocks heap_glibc heap_report
 dwarf_engine = error dwarf elfsym mapfile
-go_engine = error memory elfcore mapfile blocks heap_glibc heap_go
+go_engine = error memory elfcore mapfile blocks heap_report heap_go
 core_libs =
 glibc_libs =
 dwarf_libs = -ldwarf -lelf -lz

@@ -15,7 +15,7 @@ static void describe_global(struct retain_session *s, struct root_desc *d)
     d->offset = g.offset;
     d->tref = g.type;
     d->type = naming_type_name(&s->naming, g.type);
-    d->precise = g.var != NULL;
+    d->precise = d->precise || g.var != NULL;
 }
 
 /* A named variable (stack local or thread-local) that covers the slot. */
@@ -51,6 +51,7 @@ void describe_root(struct retain_session *s, const struct root_edge *e, struct r
     }
     const struct root_range *r = &s->roots.ranges[e->root];
     d->kind = (enum root_kind)r->kind;
+    d->precise = r->mask != NULL;   /* a Go GC mask says this word is a live pointer */
     d->has_slot = 1;
     d->slot = e->slot;
     d->thread = r->thread;

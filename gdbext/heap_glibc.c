@@ -53,7 +53,6 @@
 #define WINDOW (1u << 20)       /* bytes per memory_view while walking headers */
 #define PROBE_WINDOW 4096u      /* bytes per memory_view while checking resync candidates */
 #define RESYNC_CHAIN 4u         /* consistent chunks in a row that make a resync point */
-#define MAX_WARNINGS 100u
 #define MAX_ARENAS 65536u
 #define MAX_HEAPS (1u << 21)    /* 2^47 bytes of address space / 64 MiB */
 #define MAX_FASTBIN_LIST (1u << 26)
@@ -152,7 +151,6 @@ struct walk {
     struct listed *listed; size_t nlisted, caplisted;
     struct range *excl; size_t nexcl, capexcl;  /* not to be scanned for mmapped chunks */
     struct addr_set heaps;                       /* heap_info addresses seen */
-    uint32_t suppressed;                         /* warnings over MAX_WARNINGS */
     uint32_t tcache_bins, count_size;
     uint64_t heap_max;
 };
@@ -171,47 +169,7 @@ struct span {
 
 static struct retain_error *oom(void) { return retain_errorf("out of memory in the glibc heap walk"); }
 
-/* Warnings are best effort: past the cap, or out of memory, they are counted. */
-__attribute__((format(printf, 2, 3)))
-static void warn(struct walk *w, const char *fmt, ...)
-{
-    struct heap_report *r = w->rep;
-    if (r->nwarnings >= MAX_WARNINGS) {
-        w->suppressed++;
-        return;
-    }
-    char buf[320];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    char **v = realloc(r->warnings, (r->nwarnings + 1) * sizeof *v);
-    if (!v) {
-        w->suppressed++;
-        return;
-    }
-    r->warnings = v;
-    if (!(v[r->nwarnings] = strdup(buf))) {
-        w->suppressed++;
-        return;
-    }
-    r->nwarnings++;
-}
-
-static void finish_warnings(struct walk *w)
-{
-    if (!w->suppressed)
-        return;
-    /* The cap is exceeded by this one line on purpose: it says what was left out. */
-    char buf[64];
-    snprintf(buf, sizeof buf, "... and %u more warnings", w->suppressed);
-    char **v = realloc(w->rep->warnings, (w->rep->nwarnings + 1) * sizeof *v);
-    if (!v)
-        return;
-    w->rep->warnings = v;
-    if ((v[w->rep->nwarnings] = strdup(buf)))
-        w->rep->nwarnings++;
-}
+#define warn(w, ...) heap_report_warn((w)->rep, __VA_ARGS__)
 
 static struct retain_error *add_range(struct range **v, size_t *n, size_t *cap,
                                       uint64_t start, uint64_t end)
@@ -1302,17 +1260,6 @@ static struct retain_error *scan_mmapped(struct walk *w)
 
 /* ---- entry point ---- */
 
-void heap_report_deinit(struct heap_report *r)
-{
-    if (!r)
-        return;
-    for (uint32_t i = 0; i < r->nwarnings; i++)
-        free(r->warnings[i]);
-    free(r->warnings);
-    free(r->segments);
-    memset(r, 0, sizeof *r);
-}
-
 static struct retain_error *walk_all(struct walk *w)
 {
     const struct glibc_layout *lay = w->lay;
@@ -1358,7 +1305,7 @@ struct retain_error *glibc_walk(struct memory *mem, const struct glibc_layout *l
     err = walk_all(&w);
     if (!err)
         report_unmatched(&w);
-    finish_warnings(&w);
+    heap_report_finish(w.rep);
     free(w.cur.scratch);
     free(w.probe.scratch);
     free(w.listed);

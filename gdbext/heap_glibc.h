@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include "blocks.h"
 #include "error.h"
+#include "heap_report.h"
 #include "memory.h"
 
 struct glibc_layout {
@@ -30,16 +31,6 @@ struct glibc_layout {
     uint32_t tcache_count_size; /* 2 (uint16_t counts) on >= 2.30 */
 };
 
-/* Anomalies the walker met (corrupt sizes, loops); it keeps going where it can. */
-struct heap_report {
-    uint32_t narenas, nheaps, nmmapped;
-    uint64_t inuse_bytes, free_bytes;
-    uint64_t unreadable_bytes;
-    char **warnings; uint32_t nwarnings;   /* owned strings, "at 0x...: ..." */
-    /* heap segments walked (to tell heap from other writable mappings) */
-    struct { uint64_t start, end; } *segments; uint32_t nsegments;
-};
-void heap_report_deinit(struct heap_report *r);
 
 /* Adds every chunk of every arena, heap and mmapped chunk to t (not finished:
  * the caller calls block_table_finish). */

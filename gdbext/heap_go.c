@@ -11,7 +11,6 @@
 #define MAX_SPANS (1u << 28)          /* a 2 TiB heap of one-page spans */
 #define MAX_SPECIALS_PER_SPAN 65536   /* a longer list is corrupt */
 #define MAX_CLASS_PAGES 128           /* size-class spans are a few pages (10 in Go 1.19) */
-#define MAX_WARNINGS 32
 
 struct go_walk {
     struct memory *mem;
@@ -20,7 +19,6 @@ struct go_walk {
     struct go_heap *h;
     struct heap_report *rep;
     uint64_t *arenas; uint32_t narenas, caparenas;   /* arena starts seen */
-    uint32_t suppressed;
 };
 
 static struct retain_error *oom(void)
@@ -28,28 +26,7 @@ static struct retain_error *oom(void)
     return retain_errorf("out of memory walking the Go heap");
 }
 
-static void warn(struct go_walk *w, const char *fmt, ...)
-{
-    struct heap_report *r = w->rep;
-    if (r->nwarnings >= MAX_WARNINGS) {
-        w->suppressed++;
-        return;
-    }
-    char buf[320];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    char **v = realloc(r->warnings, (r->nwarnings + 1) * sizeof *v);
-    if (!v || !(v[r->nwarnings] = strdup(buf))) {
-        if (v)
-            r->warnings = v;
-        w->suppressed++;
-        return;
-    }
-    r->warnings = v;
-    r->nwarnings++;
-}
+#define warn(w, ...) heap_report_warn((w)->rep, __VA_ARGS__)
 
 static uint64_t get_u64(const uint8_t *p, uint32_t off)
 {
@@ -321,12 +298,7 @@ struct retain_error *go_walk(struct memory *mem, const struct go_layout *lay, st
     err = walk_spans(&w);
     if (!err)
         err = read_arenas(&w);
-    if (!err && w.suppressed) {   /* past the cap on purpose: it says what was left out */
-        char buf[64], **v = realloc(rep->warnings, (rep->nwarnings + 1) * sizeof *v);
-        snprintf(buf, sizeof buf, "... and %u more warnings", w.suppressed);
-        if (v && (rep->warnings = v, (v[rep->nwarnings] = strdup(buf)) != NULL))
-            rep->nwarnings++;
-    }
+    heap_report_finish(rep);
     free(w.arenas);
     return err;
 }

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include "blocks.h"
 #include "error.h"
-#include "heap_glibc.h"
+#include "heap_report.h"
 #include "memory.h"
 
 struct go_layout {

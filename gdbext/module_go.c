@@ -1,6 +1,6 @@
 /* The Go heap's Python entry points:
  *   walk_go(session, layout: dict)            walks mheap_ (keys: struct go_layout's fields)
- *   add_masked_range(session, kind, start, end, label, mask: bytes)
+ *   add_masked_range(session, kind, start, end, thread, label, mask: bytes)
  *                                             a root range whose pointer words mask names
  *   go_heap_info(session) -> dict             spans, stack spans, finalizers, arenas */
 #define PY_SSIZE_T_CLEAN
@@ -69,8 +69,9 @@ static PyObject *mod_add_masked_range(PyObject *self, PyObject *args)
     PyObject *session;
     const char *kind, *label;
     unsigned long long start, end;
+    unsigned int thread;
     Py_buffer mask;
-    if (!PyArg_ParseTuple(args, "OsKKzy*", &session, &kind, &start, &end, &label, &mask))
+    if (!PyArg_ParseTuple(args, "OsKKIzy*", &session, &kind, &start, &end, &thread, &label, &mask))
         return NULL;
     struct retain_session *s = pyglue_session(session, "add_masked_range", 0);
     int k = root_kind_parse(kind);
@@ -80,8 +81,8 @@ static PyObject *mod_add_masked_range(PyObject *self, PyObject *args)
             PyErr_Format(PyExc_ValueError, "unknown root kind '%s'", kind);
         return NULL;
     }
-    struct retain_error *err = root_set_add_masked_range(&s->roots, (enum root_kind)k, start, end, label,
-                                                         mask.buf, (size_t)mask.len);
+    struct retain_error *err = root_set_add_masked_range(&s->roots, (enum root_kind)k, start, end, thread,
+                                                         label, mask.buf, (size_t)mask.len);
     PyBuffer_Release(&mask);
     if (err)
         return pyglue_raise(err);
@@ -108,8 +109,8 @@ static PyMethodDef go_methods[] = {
     { "walk_go", mod_walk_go, METH_VARARGS,
       "walk_go(session, layout) walks the Go runtime heap described by layout (pysrc/retain/go.py)" },
     { "add_masked_range", mod_add_masked_range, METH_VARARGS,
-      "add_masked_range(session, kind, start, end, label, mask): a root range; bit i of mask says "
-      "whether the word at start + 8i may hold a pointer" },
+      "add_masked_range(session, kind, start, end, thread, label, mask): a root range; bit i of mask "
+      "says whether the word at start + 8i holds a pointer" },
     { "go_heap_info", mod_go_heap_info, METH_VARARGS, "go_heap_info(session) -> dict" },
     { NULL, NULL, 0, NULL },
 };

@@ -208,6 +208,67 @@ static int cmp_top(const void *a, const void *b)
     return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+/* The n largest in-use blocks, by their own size: a min-heap of n ids. */
+static PyObject *mod_largest_blocks(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    (void)self;
+    static char *kwlist[] = { "session", "n", NULL };
+    PyObject *session;
+    Py_ssize_t want;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "On", kwlist, &session, &want))
+        return NULL;
+    struct retain_session *s = pyglue_session(session, "largest_blocks", 0);
+    if (!s)
+        return NULL;
+    const struct block_table *t = &s->blocks;
+    size_t cap = want < 0 ? 0 : (size_t)want, n = 0;
+    uint32_t *heap = malloc((cap + 1) * sizeof *heap);
+    if (!heap)
+        return PyErr_NoMemory();
+#define SIZE(i) (t->blocks[heap[i]].size)
+    for (uint32_t id = 0; id < t->n && cap; id++) {
+        if (!((t->inuse_bits[id >> 6] >> (id & 63)) & 1))
+            continue;
+        size_t i;
+        if (n < cap) {
+            i = n++;   /* sift up */
+            for (; i && SIZE((i - 1) / 2) > t->blocks[id].size; i = (i - 1) / 2)
+                heap[i] = heap[(i - 1) / 2];
+        } else if (t->blocks[id].size > SIZE(0)) {
+            i = 0;     /* replace the smallest, sift down */
+            for (;;) {
+                size_t c = 2 * i + 1;
+                if (c >= n)
+                    break;
+                if (c + 1 < n && SIZE(c + 1) < SIZE(c))
+                    c++;
+                if (SIZE(c) >= t->blocks[id].size)
+                    break;
+                heap[i] = heap[c];
+                i = c;
+            }
+        } else {
+            continue;
+        }
+        heap[i] = id;
+    }
+    PyObject *out = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; out && i < n; i++) {
+        PyObject *item = Py_BuildValue("(KK)", (unsigned long long)t->blocks[heap[i]].addr,
+                                       (unsigned long long)SIZE(i));
+        if (!item) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, (Py_ssize_t)i, item);
+    }
+#undef SIZE
+    free(heap);
+    if (out && PyList_Sort(out) < 0)
+        Py_CLEAR(out);
+    return out;
+}
+
 static PyObject *mod_top_blocks(PyObject *self, PyObject *args, PyObject *kwargs)
 {
     (void)self;
@@ -420,6 +481,8 @@ static PyMethodDef heapwide_methods[] = {
     { "dominators", FN(mod_dominators), KW,
       "dominators(session, groups=None) -> {reachable_bytes, reached_blocks, groups, seconds}: the dominator "
       "tree over the reference graph, computed once and kept with the session" },
+    { "largest_blocks", FN(mod_largest_blocks), KW,
+      "largest_blocks(session, n) -> [(addr, size)]: the n largest in-use blocks by their own size" },
     { "top_blocks", FN(mod_top_blocks), KW,
       "top_blocks(session, n, groups=None) -> [(addr, size, retained)]: the n blocks that retain the most" },
     { "retained", FN(mod_retained), KW,

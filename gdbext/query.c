@@ -231,11 +231,20 @@ void query_paths_free(struct query_path *paths, uint32_t npaths)
 static int64_t go_edge_offset(struct memory *mem, const struct block_table *t, uint32_t from, uint32_t to)
 {
     const struct block *src = &t->blocks[from], *dst = &t->blocks[to];
+    uint64_t scratch[64];   /* small objects are viewed whole: one lookup of the memory, not one a word */
+    const uint8_t *obj = NULL;
+    if (src->size <= sizeof scratch &&
+        memory_view(mem, src->addr, (size_t)src->size, scratch, &obj) != (size_t)src->size)
+        obj = NULL;
     struct go_words it;
     go_words_begin(&it, t->gobits, src->addr, src->size);
     for (uint64_t a; (a = go_words_next(&it)) != 0;) {
         uint64_t word;
-        if (memory_read_u64(mem, a, &word) == 0 && word - dst->addr < dst->size)
+        if (obj)
+            memcpy(&word, obj + (a - src->addr), 8);
+        else if (memory_read_u64(mem, a, &word) != 0)
+            continue;
+        if (word - dst->addr < dst->size)
             return (int64_t)(a - src->addr);
     }
     return -1;

@@ -104,8 +104,8 @@ struct retain_error *root_set_add_range(struct root_set *rs, enum root_kind kind
 }
 
 struct retain_error *root_set_add_masked_range(struct root_set *rs, enum root_kind kind, uint64_t start,
-                                               uint64_t end, const char *label, const uint8_t *mask,
-                                               size_t mask_bytes)
+                                               uint64_t end, uint32_t thread, const char *label,
+                                               const uint8_t *mask, size_t mask_bytes)
 {
     if (end <= start)
         return NULL;
@@ -118,7 +118,7 @@ struct retain_error *root_set_add_masked_range(struct root_set *rs, enum root_ki
     if (!copy)
         return retain_errorf("out of memory for roots");
     memcpy(copy, mask, mask_bytes);
-    struct retain_error *err = root_set_add_range(rs, kind, start, end, 0, label);
+    struct retain_error *err = root_set_add_range(rs, kind, start, end, thread, label);
     if (err) {
         free(copy);
         return err;

@@ -68,8 +68,8 @@ struct retain_error *root_set_add_range(struct root_set *rs, enum root_kind kind
                                         uint64_t end, uint32_t thread, const char *label);
 /* A range whose pointer words a bitmap names (bit i: the word at start + 8i). */
 struct retain_error *root_set_add_masked_range(struct root_set *rs, enum root_kind kind, uint64_t start,
-                                               uint64_t end, const char *label, const uint8_t *mask,
-                                               size_t mask_bytes);
+                                               uint64_t end, uint32_t thread, const char *label,
+                                               const uint8_t *mask, size_t mask_bytes);
 struct retain_error *root_set_add_value(struct root_set *rs, enum root_kind kind, uint64_t value,
                                         uint32_t thread, const char *label, const char *var,
                                         const char *type);

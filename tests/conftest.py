@@ -14,7 +14,8 @@ A test module says which program it uses with a module-level FIXTURE (the
 source file name) and optionally FIXTURE_ARGS (extra argv after the truth
 path); the `target` fixture is parametrized over ["live", "core"].
 
-Go fixtures (FIXTURE = "go/NAME.go", fixtures/go/*.go) are built with
+Go fixtures (FIXTURE = "go/NAME.go", fixtures/go/*.go but common.go, the
+code they share and each is built together with) are built with
 `go build` (RETAIN_GO names another go; skipped when there is none) in
 several variants (GO_BUILD_FLAGS): "opt" (default flags, as users ship),
 "noopt" (-gcflags=all=-N -l) and "stripped" (-ldflags=-s -w, no symbols
@@ -27,6 +28,7 @@ keys a program by (source, args, variant).
 
 import json
 import os
+import random
 import re
 import select
 import shlex
@@ -59,6 +61,8 @@ GO_BUILD_FLAGS = {
 }
 # The variants every Go test module runs against unless it sets GO_BUILDS.
 GO_VARIANTS = ("opt", "noopt")
+# Built into every Go fixture (fixtures/go/common.go); not a fixture itself.
+GO_COMMON = "common.go"
 GO_BUILD_TIMEOUT = 300  # a cold -N -l build recompiles the standard library (~5 s here)
 
 READY_TIMEOUT = 20
@@ -125,13 +129,18 @@ def go_env():
 
 
 def build_go_fixture(src: Path, outdir: Path, variant: str) -> Path:
-    """`go build` fixtures/go/SRC (one package main file) in VARIANT."""
+    """`go build` fixtures/go/SRC (a package main file) together with the
+    fixtures' shared fixtures/go/common.go, in VARIANT."""
     if GO is None:
         pytest.skip("go is not installed (Debian: golang-go): cannot build the Go fixtures")
     if variant not in GO_BUILD_FLAGS:
         raise ValueError(f"unknown Go build variant {variant!r}; known: {sorted(GO_BUILD_FLAGS)}")
+    common = src.parent / GO_COMMON
+    if src.name == GO_COMMON:
+        raise ValueError(f"{src} is the Go fixtures' shared code, not a fixture")
     binary = outdir / src.stem
-    cmd = [GO, "build", *GO_BUILD_FLAGS[variant], "-o", str(binary), str(src)]
+    # `go build` wants all the files it is given in one directory (fixtures/go)
+    cmd = [GO, "build", *GO_BUILD_FLAGS[variant], "-o", str(binary), str(src), str(common)]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=GO_BUILD_TIMEOUT,
                          env=go_env(), cwd=outdir)
     if res.returncode != 0:
@@ -576,3 +585,159 @@ def check_path_answer(ans):
 
 def root_identity(root):
     return (root["kind"], root["name"], root["addr"], root["thread"])
+
+
+# --------------------------------------------------------------------------
+# helpers shared by the C and the Go test modules
+
+
+def read_mem(pid, addr, n):
+    """N bytes of process PID's memory at ADDR (/proc/PID/mem)."""
+    with open(f"/proc/{pid}/mem", "rb", buffering=0) as f:
+        f.seek(addr)
+        return f.read(n)
+
+
+def plain_gdb(args, script):
+    """Run a Python SCRIPT in plain gdb (no retain); it prints one "@@" JSON line."""
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(script)
+        path = f.name
+    try:
+        res = subprocess.run([GDB, "-nx", "-batch", *args, "-x", path],
+                             capture_output=True, text=True, timeout=120, env=gdb_env(),
+                             stdin=subprocess.DEVNULL)
+    finally:
+        os.unlink(path)
+    lines = [l for l in res.stdout.splitlines() if l.startswith("@@")]
+    assert lines, f"gdb failed:\n{res.stdout}\n{res.stderr}"
+    return json.loads(lines[-1][2:])
+
+
+def retain_lines(err):
+    return [l for l in err.splitlines() if l.startswith("retain:")]
+
+
+def assert_retain_error(rc, out, err):
+    """The last command failed cleanly: status != 0, one `retain:` line."""
+    assert rc != 0, f"expected failure, got status 0:\n{out}\n{err}"
+    lines = retain_lines(err)
+    assert len(lines) == 1, f"expected one 'retain:' error line on stderr:\n{err}"
+    assert not json_lines(out), "no JSON for a failed command"
+    return lines[0]
+
+
+def assert_answer_or_error(rc, out, err):
+    """Either a JSON answer (status 0) or a clean `retain:` error."""
+    answers = json_lines(out)
+    if rc == 0:
+        assert len(answers) == 1, f"status 0 but {len(answers)} JSON lines:\n{out}\n{err}"
+        return answers[0]
+    assert_retain_error(rc, out, err)
+    return None
+
+
+def check_bad_expression(target):
+    """`retain path` of an expression gdb cannot evaluate fails cleanly."""
+    rc, out, err = run_retain(target, "retain path nosuchvar --json")
+    assert rc != 0
+    assert "nosuchvar" in err or retain_lines(err), err
+    assert not json_lines(out)
+
+
+def check_unmapped_address(target, cmd):
+    """`retain CMD 0x1000` (nothing mapped there): a not-heap answer or a
+    clean `retain:` error."""
+    rc, out, err = run_retain(target, f"retain {cmd} 0x1000 --json")
+    ans = assert_answer_or_error(rc, out, err)
+    if ans is not None:
+        block = ans if cmd == "info" else ans["target"]
+        assert block["state"] == "not-heap", ans
+        assert block["block"] is None
+        if cmd == "path":
+            assert ans["reachable"] is False and ans["paths"] == []
+
+
+# The seeded random graphs (random_graph.c, go/randgraph.go).
+
+# RETAIN_TEST_SEED picks another graph (and another sample); the default is
+# fixed so that a failure reproduces.
+GRAPH_SEED = int(os.environ.get("RETAIN_TEST_SEED", "20240601"))
+
+
+class HeapGraph:
+    """A fixture's recorded graph of heap OBJECTS (truth dicts with "addr"
+    and "size"): object i at addr[i], of size[i]; a subclass sets hops[i],
+    the heap hops of its shortest path from a root (None when no root
+    reaches it)."""
+
+    def __init__(self, truth, objects):
+        self.truth = truth
+        self.addr = [h(o["addr"]) for o in objects]
+        self.size = [o["size"] for o in objects]
+        self.index = {a: i for i, a in enumerate(self.addr)}
+        self.hops = [None] * len(objects)
+
+
+def sample_graph_queries(graph, seed, n_reach, n_unreach):
+    """(reach, unreach): N_REACH reachable objects (the deepest always among
+    them) and N_UNREACH unreachable ones, picked with SEED, as (i, address):
+    the object's start or (1 time in 4) an address inside it."""
+    rnd = random.Random(seed)
+    reachable = [i for i, k in enumerate(graph.hops) if k is not None]
+    unreachable = [i for i, k in enumerate(graph.hops) if k is None]
+    assert len(reachable) >= n_reach and len(unreachable) >= n_unreach, (
+        "the seed gives too few reachable or unreachable objects")
+    reach = rnd.sample(reachable, n_reach)
+    deepest = max(reachable, key=lambda i: (graph.hops[i], i))
+    if deepest not in reach:
+        reach[0] = deepest
+    unreach = rnd.sample(unreachable, n_unreach)
+
+    def query(i):
+        off = rnd.randrange(graph.size[i]) if rnd.random() < 0.25 else 0
+        return i, graph.addr[i] + off
+    return [query(i) for i in reach], [query(i) for i in unreach]
+
+
+def check_graph_paths(target, graph, seed, n_reach, n_unreach, check_answer, check_chain):
+    """`retain path` of the queries sample_graph_queries picks, in one gdb:
+    the answer to (i, address) passes CHECK_ANSWER, its target is object i,
+    in use, and it is unreachable exactly when the graph says so; otherwise
+    CHECK_CHAIN(graph, i, answer) checks the shortest path. Reports all the
+    wrong answers."""
+    reach, unreach = sample_graph_queries(graph, seed, n_reach, n_unreach)
+    queries = reach + unreach
+    answers = retain_json_many(target, [f"retain path {hex(q)}" for _, q in queries])
+    failures = []
+    for (i, q), ans in zip(queries, answers):
+        try:
+            assert "error" not in ans, ans
+            check_answer(ans)
+            assert h(ans["target"]["block"]) == graph.addr[i]
+            assert ans["target"]["offset"] == q - graph.addr[i]
+            assert ans["target"]["state"] == "in-use"
+            assert ans["target"]["size"] >= graph.size[i]
+            if graph.hops[i] is None:
+                assert ans["reachable"] is False and ans["paths"] == [], "should be unreachable"
+            else:
+                assert ans["reachable"] is True
+                check_chain(graph, i, ans)
+        except AssertionError as e:
+            failures.append(f"object {i} query {hex(q)}: {e}")
+    assert not failures, f"{len(failures)} of {len(queries)} queries wrong:\n" + "\n".join(
+        failures[:20])
+
+
+def check_graph_info_distances(target, graph, seed, n):
+    """`retain info` of N objects picked with SEED, in one gdb: each in use,
+    with the graph's distance (hops) and reachability."""
+    picked = random.Random(seed).sample(range(len(graph.addr)), n)
+    answers = retain_json_many(target, [f"retain info {hex(graph.addr[i])}" for i in picked])
+    wrong = []
+    for i, ans in zip(picked, answers):
+        want = graph.hops[i]
+        if (ans.get("distance", "missing") != want or ans.get("reachable") != (want is not None)
+                or ans.get("state") != "in-use"):
+            wrong.append((i, want, ans.get("distance"), ans.get("state"), ans.get("error")))
+    assert not wrong, f"{len(wrong)} wrong (object, want, got, state, error): {wrong[:20]}"

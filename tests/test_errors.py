@@ -10,54 +10,23 @@ import subprocess
 
 import pytest
 
-from conftest import RETAIN_DEV, json_lines, run_retain
+from conftest import (RETAIN_DEV, assert_answer_or_error, assert_retain_error,
+                      check_bad_expression, check_unmapped_address, json_lines, retain_lines,
+                      run_retain)
 
 FIXTURE = "basics.c"
-
-
-def retain_lines(err):
-    return [l for l in err.splitlines() if l.startswith("retain:")]
-
-
-def assert_retain_error(rc, out, err):
-    """The last command failed cleanly: status != 0, one `retain:` line."""
-    assert rc != 0, f"expected failure, got status 0:\n{out}\n{err}"
-    lines = retain_lines(err)
-    assert len(lines) == 1, f"expected one 'retain:' error line on stderr:\n{err}"
-    assert not json_lines(out), "no JSON for a failed command"
-    return lines[0]
-
-
-def assert_answer_or_error(rc, out, err):
-    """Either a JSON answer (status 0) or a clean `retain:` error."""
-    answers = json_lines(out)
-    if rc == 0:
-        assert len(answers) == 1, f"status 0 but {len(answers)} JSON lines:\n{out}\n{err}"
-        return answers[0]
-    assert_retain_error(rc, out, err)
-    return None
 
 
 # ---- on a real target (live and core) ------------------------------------
 
 
 def test_bad_expression(target):
-    rc, out, err = run_retain(target, "retain path nosuchvar --json")
-    assert rc != 0
-    assert "nosuchvar" in err or retain_lines(err), err
-    assert not json_lines(out)
+    check_bad_expression(target)
 
 
 @pytest.mark.parametrize("cmd", ["path", "who", "info"])
 def test_unmapped_address(target, cmd):
-    rc, out, err = run_retain(target, f"retain {cmd} 0x1000 --json")
-    ans = assert_answer_or_error(rc, out, err)
-    if ans is not None:
-        block = ans if cmd == "info" else ans["target"]
-        assert block["state"] == "not-heap", ans
-        assert block["block"] is None
-        if cmd == "path":
-            assert ans["reachable"] is False and ans["paths"] == []
+    check_unmapped_address(target, cmd)
 
 
 @pytest.mark.parametrize("args", [

@@ -8,27 +8,17 @@ These run even when retain is not built."""
 
 import bisect
 import collections
-import json
-import os
 import struct
-import subprocess
-import tempfile
 
 import pytest
 
-from conftest import GDB, gdb_env, h
+from conftest import GDB, h, plain_gdb, read_mem
 from test_random_graph import FIXTURE_ARGS as RG_ARGS
 
 pytestmark = pytest.mark.skipif(GDB is None, reason="gdb is not installed")
 
 REGS = ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
         "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"]
-
-
-def read_mem(pid, addr, n):
-    with open(f"/proc/{pid}/mem", "rb", buffering=0) as f:
-        f.seek(addr)
-        return f.read(n)
 
 
 def usable_size(pid, addr):
@@ -61,22 +51,6 @@ def scan_pointers(pid, blocks):
                     i = bisect.bisect_right(starts, v) - 1
                     if i >= 0 and v < starts[i] + blocks[starts[i]]:
                         yield lo + 8 * k, v, starts[i]
-
-
-def plain_gdb(args, script):
-    """Run a Python SCRIPT in plain gdb (no retain); it prints one "@@" JSON line."""
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-        f.write(script)
-        path = f.name
-    try:
-        res = subprocess.run([GDB, "-nx", "-batch", *args, "-x", path],
-                             capture_output=True, text=True, timeout=120, env=gdb_env(),
-                             stdin=subprocess.DEVNULL)
-    finally:
-        os.unlink(path)
-    lines = [l for l in res.stdout.splitlines() if l.startswith("@@")]
-    assert lines, f"gdb failed:\n{res.stdout}\n{res.stderr}"
-    return json.loads(lines[-1][2:])
 
 
 @pytest.fixture(scope="module", params=["live", "core"])

@@ -25,19 +25,11 @@ for C (docs/json-schema.md), except:
   says "(slice len 1 pins 64 KiB object)".
 """
 
-import re
-
-from conftest import gdb_script, h, retain_json, retain_json_many, run_retain
+from conftest import (check_addr, check_hop, gdb_script, h, retain_json, retain_json_many,
+                      run_retain)
 
 GO_ROOT_KINDS = {"goroutine", "global", "register", "finalizer"}
 VIEW_KINDS = {"slice", "string"}
-ADDR_RE = re.compile(r"^0x[0-9a-f]+$")
-
-
-def check_addr(x, nullable=False):
-    if x is None and nullable:
-        return
-    assert isinstance(x, str) and ADDR_RE.match(x), f"not a lower-case 0x address: {x!r}"
 
 
 def check_go_block(b):
@@ -77,15 +69,8 @@ def check_go_root(r):
 
 
 def check_go_hop(hop):
-    for k in ("addr", "size", "type", "slot", "offset", "field", "pointer", "interior"):
-        assert k in hop, f"hop lacks {k!r}: {hop}"
-    check_addr(hop["addr"])
-    check_addr(hop["pointer"])
-    check_addr(hop["slot"], nullable=True)
-    assert isinstance(hop["size"], int) and hop["size"] > 0, hop
-    assert isinstance(hop["offset"], int), hop
-    assert hop["interior"] == h(hop["pointer"]) - h(hop["addr"]), hop
-    assert 0 <= hop["interior"] < hop["size"], hop
+    """A hop as for C (conftest.check_hop), and its `view` when it has one."""
+    check_hop(hop)
     view = hop.get("view")
     if view is not None:
         assert view["kind"] in VIEW_KINDS, hop
@@ -190,6 +175,37 @@ def root_name_ok(target, root, want):
     if target.variant == "noopt":
         return root["name"] == want
     return root["name"] in (want, None)
+
+
+def first_path(ans, t):
+    """The shortest path of `retain path`'s answer ANS for the truth target
+    T, after checking ANS (check_go_path_answer): T is reachable, in use,
+    found as its own block of at least its size."""
+    check_go_path_answer(ans)
+    assert ans["reachable"] is True, (t["name"], ans)
+    assert ans["target"]["state"] == "in-use", ans["target"]
+    assert h(ans["target"]["block"]) == h(t["addr"]), (t["name"], ans["target"])
+    assert ans["target"]["size"] >= t["size"], (t["name"], ans["target"])
+    return ans["paths"][0]
+
+
+def check_goroutine_root(target, root, t, function, local):
+    """ROOT is T's goroutine, in FUNCTION's frame (both as the truth says),
+    at the local LOCAL (see root_name_ok); a named root is precise."""
+    assert root["kind"] == "goroutine", root
+    assert root["goroutine"] == t["goroutine"], (root, t)
+    assert root["frame"]["function"] == t["function"] == function, root
+    assert t["root_name"] == local, t
+    assert root_name_ok(target, root, local), root
+    if root["name"] is not None:
+        assert root["precise"] is True, root
+
+
+def check_global_root(root, t, name, addr=None):
+    """ROOT is the global NAME (as T's truth says), its word at ADDR if given."""
+    assert root["kind"] == "global" and root["name"] == t["root_name"] == name, root
+    if addr is not None:
+        assert h(root["addr"]) == h(addr), root
 
 
 def target_named(target, name):

@@ -6,8 +6,9 @@ message's log buffer is kept alive by `ctx` in main.consume's frame, through
 import re
 
 from conftest import h, retain_json
-from test_go_common import (assert_slots_hold_pointers, check_go_path_answer, go_path,
-                            go_text, paths_with_slot_words, root_name_ok)
+from test_go_common import (assert_slots_hold_pointers, check_go_path_answer,
+                            check_goroutine_root, first_path, go_path, go_text,
+                            paths_with_slot_words)
 
 FIXTURE = "go/ctxchain.go"
 
@@ -19,19 +20,8 @@ def buffer(target):
 def test_path_from_the_consumers_ctx(target):
     t = buffer(target)
     n = t["contexts"]
-    ans = go_path(target, t["addr"])
-    assert ans["reachable"] is True
-    assert ans["target"]["state"] == "in-use"
-    assert h(ans["target"]["block"]) == h(t["addr"])
-    assert ans["target"]["size"] >= t["size"]
-    p = ans["paths"][0]
-    root = p["root"]
-    assert root["kind"] == "goroutine", root
-    assert root["goroutine"] == t["goroutine"], (root, t)
-    assert root["frame"]["function"] == t["function"] == "main.consume", root
-    assert root_name_ok(target, root, "ctx"), root
-    if root["name"] == "ctx":
-        assert root["precise"] is True, root
+    p = first_path(go_path(target, t["addr"]), t)
+    check_goroutine_root(target, p["root"], t, "main.consume", "ctx")
     hops = p["hops"]
     # every valueCtx, the span, the logs backing array, the buffer: all kept
     assert len(hops) == t["hops"] == n + 3, f"{len(hops)} hops, want {t['hops']}"

@@ -8,23 +8,11 @@ import re
 
 import pytest
 
-from conftest import json_lines, make_target, require_retain, run_retain
+from conftest import (assert_retain_error, check_bad_expression, check_unmapped_address,
+                      json_lines, make_target, require_retain, run_retain)
 from test_go_common import check_go_block
 
 FIXTURE = "go/goleak.go"
-
-
-def retain_lines(err):
-    return [l for l in err.splitlines() if l.startswith("retain:")]
-
-
-def assert_retain_error(rc, out, err):
-    """The last command failed cleanly: status != 0, one `retain:` line."""
-    assert rc != 0, f"expected failure, got status 0:\n{out}\n{err}"
-    lines = retain_lines(err)
-    assert len(lines) == 1, f"expected one 'retain:' error line on stderr:\n{err}"
-    assert not json_lines(out), "no JSON for a failed command"
-    return lines[0]
 
 
 # ---- the normal builds (live and core, opt and noopt) --------------------
@@ -62,21 +50,11 @@ def test_global_address_path_is_not_heap(target, cmd):
 
 @pytest.mark.parametrize("cmd", ["path", "who", "info"])
 def test_unmapped_address(target, cmd):
-    rc, out, err = run_retain(target, f"retain {cmd} 0x1000 --json")
-    answers = json_lines(out)
-    if rc == 0:
-        assert len(answers) == 1, out
-        block = answers[0] if cmd == "info" else answers[0]["target"]
-        assert block["state"] == "not-heap" and block["block"] is None, answers[0]
-    else:
-        assert_retain_error(rc, out, err)
+    check_unmapped_address(target, cmd)
 
 
 def test_bad_expression(target):
-    rc, out, err = run_retain(target, "retain path nosuchvar --json")
-    assert rc != 0
-    assert "nosuchvar" in err or retain_lines(err), err
-    assert not json_lines(out)
+    check_bad_expression(target)
 
 
 @pytest.mark.parametrize("args", [

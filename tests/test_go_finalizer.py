@@ -7,7 +7,7 @@ and -N -l builds."""
 import re
 
 from conftest import h, retain_json
-from test_go_common import (assert_slots_hold_pointers, check_go_path_answer, go_path,
+from test_go_common import (assert_slots_hold_pointers, check_global_root, first_path, go_path,
                             go_text, paths_with_slot_words)
 
 FIXTURE = "go/finalclosure.go"
@@ -20,11 +20,7 @@ def by_kind(target, kind):
 def test_payload_reached_from_the_finalizer(target):
     t = by_kind(target, "finalizer")
     ((ans, words),) = paths_with_slot_words(target, [f"retain path {t['addr']}"])
-    check_go_path_answer(ans)
-    assert ans["reachable"] is True, ans
-    assert h(ans["target"]["block"]) == h(t["addr"])
-    assert ans["target"]["size"] >= t["size"]
-    p = ans["paths"][0]
+    p = first_path(ans, t)
     root = p["root"]
     assert root["kind"] == "finalizer", root
     # "finalizer of 0x...": the object the finalizer is set on
@@ -48,12 +44,8 @@ def test_finalizer_root_in_text(target):
 def test_config_reached_from_main_hook(target):
     t = by_kind(target, "global")
     ((ans, words),) = paths_with_slot_words(target, [f"retain path {t['addr']}"])
-    check_go_path_answer(ans)
-    assert ans["reachable"] is True, ans
-    p = ans["paths"][0]
-    root = p["root"]
-    assert root["kind"] == "global" and root["name"] == t["root_name"] == "main.hook", root
-    assert h(root["addr"]) == h(target.truth["hook_addr"]), root
+    p = first_path(ans, t)
+    check_global_root(p["root"], t, "main.hook", target.truth["hook_addr"])
     hops = p["hops"]
     assert len(hops) == t["hops"] == 2, hops
     assert h(hops[0]["addr"]) == h(t["closure"]), hops[0]

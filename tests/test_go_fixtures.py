@@ -8,16 +8,13 @@ trusted.
 
 These run even when retain is not built (they need go and gdb)."""
 
-import json
-import os
 import re
 import struct
 import subprocess
-import tempfile
 
 import pytest
 
-from conftest import GDB, GO_VARIANTS, FIXTURES_DIR, gdb_env, h
+from conftest import GDB, GO_VARIANTS, FIXTURES_DIR, gdb_env, h, plain_gdb, read_mem
 
 pytestmark = pytest.mark.skipif(GDB is None, reason="gdb is not installed")
 
@@ -42,12 +39,6 @@ def fp(request, fixture_cache):
     return fixture_cache.get(GO_FIXTURES[name], (), variant)
 
 
-def read_mem(pid, addr, n):
-    with open(f"/proc/{pid}/mem", "rb", buffering=0) as f:
-        f.seek(addr)
-        return f.read(n)
-
-
 def word(pid, addr):
     return struct.unpack("<Q", read_mem(pid, addr, 8))[0]
 
@@ -70,22 +61,6 @@ def heap_mappings(pid):
                 else:
                     out.append((lo, hi))
     return out
-
-
-def plain_gdb(args, script):
-    """Run a Python SCRIPT in plain gdb (no retain); it prints one "@@" JSON line."""
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-        f.write(script)
-        path = f.name
-    try:
-        res = subprocess.run([GDB, "-nx", "-batch", *args, "-x", path],
-                             capture_output=True, text=True, timeout=120, env=gdb_env(),
-                             stdin=subprocess.DEVNULL)
-    finally:
-        os.unlink(path)
-    lines = [l for l in res.stdout.splitlines() if l.startswith("@@")]
-    assert lines, f"gdb failed:\n{res.stdout}\n{res.stderr}"
-    return json.loads(lines[-1][2:])
 
 
 def all_addrs(truth):

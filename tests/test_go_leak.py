@@ -4,8 +4,8 @@ its local `hoard`. retain names the goroutine, its function and the local.
 Live and core, optimized and -N -l builds."""
 
 from conftest import h, retain_json
-from test_go_common import (assert_slots_hold_pointers, check_go_path_answer, go_text,
-                            paths_with_slot_words, root_name_ok)
+from test_go_common import (assert_slots_hold_pointers, check_goroutine_root, first_path,
+                            go_text, paths_with_slot_words)
 
 FIXTURE = "go/goleak.go"
 
@@ -15,18 +15,8 @@ def test_each_hoard_is_held_by_its_goroutine(target):
     assert len({t["goroutine"] for t in ts}) == len(ts) == 3
     results = paths_with_slot_words(target, [f"retain path {t['addr']}" for t in ts])
     for t, (ans, words) in zip(ts, results):
-        check_go_path_answer(ans)
-        assert ans["reachable"] is True, (t, ans)
-        assert h(ans["target"]["block"]) == h(t["addr"])
-        assert ans["target"]["size"] >= t["size"]
-        p = ans["paths"][0]
-        root = p["root"]
-        assert root["kind"] == "goroutine", root
-        assert root["goroutine"] == t["goroutine"], (root, t)
-        assert root["frame"]["function"] == t["function"] == "main.leaker", root
-        assert root_name_ok(target, root, t["root_name"]), root
-        if root["name"] is not None:
-            assert root["precise"] is True, root
+        p = first_path(ans, t)
+        check_goroutine_root(target, p["root"], t, "main.leaker", "hoard")
         assert len(p["hops"]) == t["hops"] == 1, p["hops"]
         hop = p["hops"][0]
         assert h(hop["addr"]) == h(t["addr"]) and hop["interior"] == 0, hop

@@ -6,7 +6,7 @@ string pins the 1 MiB object. Live and core, optimized and -N -l builds."""
 import re
 
 from conftest import h, retain_json
-from test_go_common import (assert_slots_hold_pointers, check_go_path_answer, go_path,
+from test_go_common import (assert_slots_hold_pointers, check_global_root, first_path, go_path,
                             go_text, paths_with_slot_words)
 
 FIXTURE = "go/nocopy.go"
@@ -19,14 +19,9 @@ def buf(target):
 def test_path_from_main_index(target):
     t = buf(target)
     ((ans, words),) = paths_with_slot_words(target, [f"retain path {t['addr']}"])
-    check_go_path_answer(ans)
-    assert ans["reachable"] is True
-    assert h(ans["target"]["block"]) == h(t["addr"])
-    assert ans["target"]["size"] >= t["size"] == 1 << 20
-    p = ans["paths"][0]
-    root = p["root"]
-    assert root["kind"] == "global" and root["name"] == t["root_name"] == "main.index", root
-    assert h(root["addr"]) == h(target.truth["global_addr"]), root
+    assert t["size"] == 1 << 20
+    p = first_path(ans, t)
+    check_global_root(p["root"], t, "main.index", target.truth["global_addr"])
     hops = p["hops"]
     # the hmap, its one bucket, the buffer
     assert len(hops) == t["hops"] == 3, hops

@@ -12,13 +12,12 @@ RETAIN_TEST_SEED picks another graph (and another sample); the default is
 fixed so that a failure reproduces."""
 
 import collections
-import os
-import random
 
-from conftest import h, retain_json, retain_json_many
+from conftest import GRAPH_SEED as SEED
+from conftest import (HeapGraph, check_graph_info_distances, check_graph_paths, h,
+                      retain_json)
 from test_go_common import check_go_path_answer
 
-SEED = int(os.environ.get("RETAIN_TEST_SEED", "20240601"))
 FIXTURE = "go/randgraph.go"
 FIXTURE_ARGS = (SEED,)
 
@@ -27,13 +26,11 @@ N_UNREACHABLE = 10
 N_INFO = 60
 
 
-class Graph:
+class Graph(HeapGraph):
     def __init__(self, truth):
-        self.truth = truth
         self.nodes = truth["nodes"]
         assert [n["id"] for n in self.nodes] == list(range(len(self.nodes)))
-        self.addr = [h(n["addr"]) for n in self.nodes]
-        self.index = {a: i for i, a in enumerate(self.addr)}
+        super().__init__(truth, self.nodes)
         self.array = [h(n["edges_array"]) for n in self.nodes]
         self.edges = {(e["from"], e["field"]): e["to"] for e in truth["edges"]}
         self.roots = {r["index"]: r["node"] for r in truth["roots"]}
@@ -55,29 +52,9 @@ class Graph:
                 if v not in self.dist:
                     self.dist[v] = self.dist[u] + 1
                     queue.append(v)
-        self.reachable = sorted(self.dist)
-        self.unreachable = [i for i in range(len(self.nodes)) if i not in self.dist]
-
-    def hops(self, i):
-        """Expected heap hops to node i, or None when unreachable."""
-        return None if i not in self.dist else 2 + 2 * self.dist[i]
-
-
-def sample(graph):
-    rnd = random.Random(SEED)
-    assert len(graph.reachable) >= N_REACHABLE and len(graph.unreachable) >= N_UNREACHABLE, (
-        "the seed gives too few reachable or unreachable nodes")
-    reach = rnd.sample(graph.reachable, N_REACHABLE)
-    deepest = max(graph.reachable, key=lambda i: (graph.dist[i], i))
-    if deepest not in reach:
-        reach[0] = deepest
-    unreach = rnd.sample(graph.unreachable, N_UNREACHABLE)
-
-    def query(i):  # the node's start, or (1 time in 4) an address inside it
-        size = graph.nodes[i]["size"]
-        off = rnd.randrange(size) if rnd.random() < 0.25 else 0
-        return i, graph.addr[i] + off
-    return [query(i) for i in reach], [query(i) for i in unreach]
+        # expected heap hops to each node, None when unreachable
+        self.hops = [None if i not in self.dist else 2 + 2 * self.dist[i]
+                     for i in range(len(self.nodes))]
 
 
 def check_chain(graph, i, ans):
@@ -86,8 +63,8 @@ def check_chain(graph, i, ans):
     root, hops = p["root"], p["hops"]
     assert root["kind"] == "global" and root["name"] == truth["global"] == "main.roots", root
     assert h(root["addr"]) == h(truth["global_addr"]), root  # the slice's data word
-    assert len(hops) == graph.hops(i), (
-        f"node {i}: path of {len(hops)} hops, want {graph.hops(i)} "
+    assert len(hops) == graph.hops[i], (
+        f"node {i}: path of {len(hops)} hops, want {graph.hops[i]} "
         f"(BFS distance {graph.dist[i]})")
     assert h(hops[0]["addr"]) == graph.roots_array, hops[0]
     # hop 1: a root node, from slot k of the roots array
@@ -115,41 +92,12 @@ def check_chain(graph, i, ans):
 
 
 def test_paths_match_bfs_distances(target):
-    graph = Graph(target.truth)
-    reach, unreach = sample(graph)
-    queries = reach + unreach
-    answers = retain_json_many(target, [f"retain path {hex(q)}" for _, q in queries])
-    failures = []
-    for (i, q), ans in zip(queries, answers):
-        try:
-            check_go_path_answer(ans)
-            assert h(ans["target"]["block"]) == graph.addr[i]
-            assert ans["target"]["offset"] == q - graph.addr[i]
-            assert ans["target"]["state"] == "in-use"
-            assert ans["target"]["size"] >= graph.nodes[i]["size"]
-            if i in graph.dist:
-                assert ans["reachable"] is True
-                check_chain(graph, i, ans)
-            else:
-                assert ans["reachable"] is False and ans["paths"] == [], "should be unreachable"
-        except AssertionError as e:
-            failures.append(f"node {i} query {hex(q)}: {e}")
-    assert not failures, f"{len(failures)} of {len(queries)} queries wrong:\n" + "\n".join(
-        failures[:20])
+    check_graph_paths(target, Graph(target.truth), SEED, N_REACHABLE, N_UNREACHABLE,
+                      check_go_path_answer, check_chain)
 
 
 def test_info_distances(target):
-    graph = Graph(target.truth)
-    rnd = random.Random(SEED + 1)
-    picked = rnd.sample(range(len(graph.nodes)), N_INFO)
-    answers = retain_json_many(target, [f"retain info {hex(graph.addr[i])}" for i in picked])
-    wrong = []
-    for i, ans in zip(picked, answers):
-        want = graph.hops(i)
-        if (ans.get("distance", "missing") != want or ans.get("reachable") != (want is not None)
-                or ans.get("state") != "in-use"):
-            wrong.append((i, want, ans.get("distance"), ans.get("state"), ans.get("error")))
-    assert not wrong, (f"{len(wrong)} wrong (node, want, got, state, error): {wrong[:20]}")
+    check_graph_info_distances(target, Graph(target.truth), SEED + 1, N_INFO)
 
 
 def test_stats(target):

@@ -186,7 +186,8 @@ Usage: retain path ADDR [-n N] [--kind K,...] [--root RE] [--exclude-root RE]
 ADDR is any gdb expression; its heap block (interior addresses count) is the
 target. Prints N chains (default 1) that start at distinct roots, shortest
 first, one hop per line; hops of the same shape (a linked list) fold into one
-line with a count. Root kinds: global, stack, register, tls, mapping; --kind
+line with a count. Root kinds: global, stack, register, tls, mapping (Go
+programs: global, goroutine, register, finalizer); --kind
 limits the search to some of them; --root RE and --exclude-root RE keep or
 drop roots by name (a PCRE2 pattern matched against the variable or symbol,
 else the object file, mapping or register). --max-depth D stops the search after D hops

@@ -13,6 +13,7 @@ import gdb
 
 import _retain
 
+from . import gostack
 from .errors import RetainError
 
 # amd64's arenaBaseOffset (runtime/malloc.go): arena index 0 starts here.
@@ -97,7 +98,8 @@ def layout():
     _t, mh, mh_fields = _fields("runtime.mheap", ["allspans", "arenas"])
     arenas_t = mh_fields["arenas"].type.strip_typedefs()       # [L1]*[L2]*heapArena
     l2_t = arenas_t.target().strip_typedefs().target()
-    ha_t, ha, ha_fields = _fields("runtime.heapArena", ["bitmap", "pageInUse"])
+    # the bitmap's absence (Go 1.22) has its own message: not among the required fields
+    _t, _offs, ha_fields = _fields("runtime.heapArena", ["pageInUse"])
     bitmap_bytes = _heap_bitmap(ha_fields)
     arena_bytes = bitmap_bytes * 32           # 4 words a byte, 8 bytes a word
     pages_per_arena = _array_length(ha_fields["pageInUse"].type) * 8
@@ -111,7 +113,7 @@ def layout():
         "arena_l1": _array_length(arenas_t), "arena_l2": _array_length(l2_t),
         "arena_bytes": arena_bytes, "arena_base_offset": ARENA_BASE_OFFSET_AMD64,
         "page_bytes": arena_bytes // pages_per_arena,
-        "off_bitmap": ha["bitmap"], "bitmap_bytes": bitmap_bytes,
+        "off_bitmap": ha_fields["bitmap"].bitpos // 8, "bitmap_bytes": bitmap_bytes,
         "sizeof_mspan": ms_t.sizeof, "off_startaddr": ms["startAddr"], "off_npages": ms["npages"],
         "off_freeindex": ms["freeindex"], "off_nelems": ms["nelems"], "off_allocbits": ms["allocBits"],
         "off_spanclass": ms["spanclass"], "off_state": ms["state"], "off_elemsize": ms["elemsize"],
@@ -145,7 +147,7 @@ def add_global_roots(session, warnings):
             mask = session.read(maskp, (nbits + 7) // 8) if nbits > 0 and maskp else b""
             if len(mask) * 8 < nbits:
                 warnings.append("the GC mask of %s at 0x%x is unreadable: its pointers are missed" % (lo_f, lo))
-            _retain.add_masked_range(session, "global", lo, hi, objfile, mask)
+            _retain.add_masked_range(session, "global", lo, hi, 0, objfile, mask)
         module = _u64(session, module + md["next"])
 
 
@@ -270,8 +272,10 @@ def _local_types(pc):
     return types
 
 
-def add_goroutine_roots(session, gs, threads_by_lwp):
-    """Each goroutine's live stack [sp, hi) as a goroutine root, framed."""
+def add_goroutine_roots(session, gs, threads_by_lwp, maps):
+    """Each goroutine's live stack from SP, framed: in each frame the words
+    Go's stack maps call live pointers (maps: a gostack.StackMaps, or None),
+    else every word (conservative)."""
     scope_cache = {}
     for gr in gs:
         sp, pc, bp = gr.sp, gr.pc, gr.bp
@@ -284,33 +288,63 @@ def add_goroutine_roots(session, gs, threads_by_lwp):
             continue
         goid = gr.goid & 0xFFFFFFFF
         start_fn = _function_at(gr.startpc)[0] if gr.startpc else None
-        session.add_range("goroutine", sp, gr.hi, goid, start_fn)
-        _add_frames(session, gr, goid, sp, pc, bp, exact_pc, scope_cache)
+        end = sp
+        for level, f_sp, cfa, f_pc in _frames(session, gr, sp, pc, bp):
+            exact = exact_pc and level == 0
+            lookup_pc = f_pc if exact else f_pc - 1   # return addresses point past the call
+            func, file, line = _function_at(lookup_pc)
+            f_hi = cfa if cfa else gr.hi
+            index = session.add_frame(goid, level, f_sp, f_hi, func, file, line or 0)
+            if cfa is not None:
+                for off, size, name, vtype in _locals_at(lookup_pc, scope_cache):
+                    if gr.lo <= cfa + off < gr.hi:
+                        session.add_var("goroutine", cfa + off, size, goid, index, name, vtype)
+            # A running goroutine's top frame may be anywhere (not at a call):
+            # the runtime scans such a frame conservatively too.
+            frame_map = None if exact or cfa is None or maps is None else maps.frame(f_pc, f_sp, cfa)
+            if frame_map is None:
+                session.add_range("goroutine", f_sp, f_hi, goid, start_fn)
+            else:
+                for lo, hi, mask in frame_map.ranges:
+                    if mask is None:
+                        session.add_range("goroutine", lo, hi, goid, start_fn)
+                    else:
+                        _retain.add_masked_range(session, "goroutine", lo, hi, goid, start_fn, mask)
+            end = f_hi
+        if end < gr.hi:   # past where the frame chain ended: unknown, every word
+            session.add_range("goroutine", end, gr.hi, goid, start_fn)
 
 
-def _add_frames(session, gr, goid, sp, pc, bp, exact_pc, scope_cache):
-    """Walks the frame-pointer chain: a frame is [sp, bp + 16), the caller's
-    return address at bp + 8 and its bp at bp."""
+def _frames(session, gr, sp, pc, bp):
+    """[(level, sp, cfa or None, pc)] by the frame-pointer chain: a frame is
+    [sp, bp + 16), its caller's return address at bp + 8 and bp at bp."""
+    out = []
     for level in range(MAX_FRAMES):
-        lookup_pc = pc if exact_pc and level == 0 else pc - 1   # return addresses point past the call
         cfa = bp + 16 if sp <= bp < gr.hi else None
-        func, file, line = _function_at(lookup_pc)
-        index = session.add_frame(goid, level, sp, cfa if cfa else gr.hi, func, file, line or 0)
-        if cfa is not None:
-            for off, size, name, vtype in _locals_at(lookup_pc, scope_cache):
-                if gr.lo <= cfa + off < gr.hi:
-                    session.add_var("goroutine", cfa + off, size, goid, index, name, vtype)
+        out.append((level, sp, cfa, pc))
         if cfa is None or cfa >= gr.hi:
-            return
+            break
         try:
             pc, nbp = _u64(session, bp + 8), _u64(session, bp)
         except RetainError:
-            return
-        if pc == 0 or not (cfa <= nbp < gr.hi or nbp == 0):
-            return
+            break
+        if pc == 0 or nbp == 0 or not cfa <= nbp < gr.hi:
+            if pc:   # the outermost frame (goexit): it has no frame pointer of its own
+                out.append((level + 1, cfa, None, pc))
+            break
         sp, bp = cfa, nbp
-        if nbp == 0:
-            return
+    return out
+
+
+def stack_maps(session):
+    """The main module's gostack.StackMaps, or None (every frame is then
+    scanned conservatively) with the reason as a warning."""
+    try:
+        _t, md, _ = _fields("runtime.moduledata", ["text", "gofunc", "rodata", "pctab", "pclntable", "ftab"])
+        _t, fn, _ = _fields("runtime._func", ["entryoff", "args", "npcdata", "nfuncdata"])
+        return gostack.StackMaps(_symbol_address("runtime.firstmoduledata"), md, fn), None
+    except (RetainError, gdb.error, gdb.MemoryError, struct.error) as e:
+        return None, "Go's stack maps are unreadable (%s): goroutine stacks are scanned conservatively" % e
 
 
 _m_offsets = {}
@@ -365,5 +399,8 @@ def setup(session):
         for r, v in regs.items():
             if r != "rip":
                 session.add_value("register", v, num, r, None, None)
-    add_goroutine_roots(session, goroutines(session), by_lwp)
+    maps, why = stack_maps(session)
+    if why:
+        warnings.append(why)
+    add_goroutine_roots(session, goroutines(session), by_lwp, maps)
     return warnings

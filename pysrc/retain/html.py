@@ -390,6 +390,23 @@ _NOSCRIPT = ('<noscript><p class="warn">The top retainers, the histogram and the
              "<code>retain report</code> prints them as text.</p></noscript>")
 
 
+def _views(doc):
+    """Go heaps: the small views that pin big objects (static: a short list)."""
+    if "views" not in doc:
+        return ""
+    rows = []
+    for v in doc["views"]:
+        for view in v["views"]:
+            rows.append('<tr class="view-row" data-addr="%s"><td>%s</td><td class="num">%s</td><td>%s</td>'
+                        '<td>%s</td><td>%s len %s of %s bytes</td></tr>' % (
+                            _e(v["block"]), _e(v["block"]), _n(v["size"]), _e(v["type"] or "?"),
+                            _e(view["holder"]), _e(view["kind"]), _n(view["len"]), _n(view["object_size"])))
+    table = ('<table><tr><th>object</th><th class="num">bytes</th><th>type</th><th>held by</th>'
+             '<th>through</th></tr>%s</table>' % "".join(rows)) if rows else "<p>none among the largest objects</p>"
+    return ('<section id="views"><h2>Small views pinning big objects</h2><p class="dim">A slice or string '
+            'much shorter than the object it points into keeps the whole object alive.</p>%s</section>' % table)
+
+
 def render_html(doc):
     """The HTML page (a str) of a report document: the dict that
     'retain report --json' writes."""
@@ -420,6 +437,7 @@ def render_html(doc):
         '<p id="leak-total">%s bytes in %s blocks that no root reaches</p>' % (
             _n((doc.get("leaks") or {}).get("leaked_bytes")), _n((doc.get("leaks") or {}).get("leaked_blocks"))),
         '<div id="leaks-body"></div></section>',
+        _views(doc),
         '<script type="application/json" id="retain-data">%s</script>' % embed_json(doc),
         "<script>%s</script>" % _JS,
         "</body></html>",

@@ -232,7 +232,7 @@ def hop_arrow(hop, first):
 def _step(hops, start, count, root):
     text = hop_arrow(hops[start], start == 0)
     if start == 0:
-        text = _root_word(root) + text
+        text = _root_word(root) + (" " if text.startswith("(") else "") + text
     return text + ("  x%d" % count if count > 1 else "")
 
 

@@ -8,7 +8,7 @@ import gdb
 
 import _retain
 
-from . import commands, engine, heapwide, html, render, sizes
+from . import commands, engine, heapwide, html, render, sizes, views
 from .errors import RetainError
 
 DEFAULT_TOP = 20
@@ -22,7 +22,8 @@ def _top_args(by, n, type_pattern=None):
 # ---- report ------------------------------------------------------------------------
 
 def report_body(analysis, n):
-    """stats, top by block/type/root (n each), histogram, leaks."""
+    """stats, top by block/type/root (n each), histogram, leaks; on a Go
+    heap, the small views that pin the top blocks."""
     stats, stats_lines = commands.stats_body(analysis)
     body = {"stats": stats, "top": {}}
     lines = ["== stats"] + stats_lines
@@ -42,6 +43,15 @@ def report_body(analysis, n):
     if by_type > n + 2:
         lines.append("  ... and %d more leak roots ('retain leaks' lists them all)" % (by_type - n - 2))
     lines += leak_lines[by_type:by_type + n + 1]
+    if stats["heap"]["kind"] == "go":
+        body["views"] = views.report_views(analysis.session, n)
+        lines += ["", "== small views pinning big objects (among the %d largest objects)" % n]
+        for v in body["views"]:
+            for view in v["views"]:
+                lines.append("  %s (%d bytes, %s) held by %s: %s" % (
+                    v["block"], v["size"], v["type"] or "?", view["holder"], render.view_text(view)))
+        if not body["views"]:
+            lines.append("  none")
     return body, lines
 
 

@@ -9,6 +9,8 @@ import struct
 
 import gdb
 
+import _retain
+
 PIN_RATIO = 8   # a view at least this many times smaller than its object is worth saying
 BACKING = " backing array"   # naming's label for a slice's array: "[]uint8 backing array"
 STRING_BYTES = "string bytes"
@@ -83,4 +85,17 @@ def views_of(session, referrers, size, tname):
         if v is not None:
             v["holder"] = holder
             out.append(v)
+    return out
+
+
+def report_views(session, n):
+    """The small views that pin the n largest objects (`retain report` on a
+    Go heap): [{"block", "size", "type", "views": [...]}], largest first."""
+    out = []
+    for addr, size in sorted(_retain.largest_blocks(session, n), key=lambda b: (-b[1], b[0])):
+        paths, _ = session.paths(addr, n=1)
+        tname = paths[0]["hops"][-1][2] if paths else None
+        found = views_of(session, session.referrers(addr), size, tname)
+        if found:
+            out.append({"block": "0x%x" % addr, "size": size, "type": tname, "views": found})
     return out
