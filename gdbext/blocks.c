@@ -254,13 +254,18 @@ static struct retain_error *sort_blocks(struct block_table *t)
     return NULL;
 }
 
+/* A region's index has at most this many granules (64 MiB): a corrupt
+ * block size spanning much of the address space must not cost more. */
+#define MAX_GRANULES (1ull << 24)
+
 static uint32_t pick_shift(uint64_t span, uint32_t nblocks)
 {
     /* About eight blocks per granule: the index stays small enough for the
      * cache, and the few blocks a lookup then steps over are adjacent. */
-    uint64_t per = 8 * (span / (nblocks ? nblocks : 1));
+    uint64_t each = span / (nblocks ? nblocks : 1);
+    uint64_t per = each > UINT64_MAX / 8 ? UINT64_MAX : 8 * each;
     uint32_t shift = 4;
-    while (shift < 40 && ((uint64_t)1 << (shift + 1)) <= per)
+    while (shift < 63 && (((uint64_t)1 << (shift + 1)) <= per || (span >> shift) >= MAX_GRANULES))
         shift++;
     return shift;
 }
