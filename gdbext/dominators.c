@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dominators.h"
+#include "succrec.h"
 #include "u32vec.h"
 
 #define NONE UINT32_MAX
@@ -105,19 +106,10 @@ static void par_range(range_fn fn, void *ctx, uint32_t lo, uint32_t hi)
 }
 
 /* --- 1. the DFS -------------------------------------------------------------------
- * Each node's successors sit in a fixed 16-byte record, so that visiting a
- * node costs one cache miss; `ahead` is the node 2^AHEAD_PASSES first-successor
- * hops further, whose record is prefetched on each visit: along lists (the
- * common long paths) the misses of several levels overlap. Visited marks are
- * a bitset (it stays in cache). The stack holds every pushed (node, parent)
- * pair, so backtracking needs no record again. */
-
-#define REC_OVF 0x80000000u    /* s[2] = REC_OVF | k: successors 3.. are ovf[ovf_off[k] .. ovf_off[k + 1]) */
-#define AHEAD_PASSES 3         /* first-successor hops ahead: 2^AHEAD_PASSES */
-
-struct drec {
-    uint32_t ahead, s[3];      /* s: successors, NONE-padded */
-};
+ * Each node's successors sit in a succ_rec (succrec.h), whose `ahead` record
+ * is prefetched on each visit. Visited marks are a bitset (it stays in
+ * cache). The stack holds every pushed (node, parent) pair, so backtracking
+ * needs no record again. */
 
 struct dfs_in {
     const struct graph *g;
@@ -147,7 +139,7 @@ static inline int succ_ok(const struct dfs_in *in, uint32_t s)
 }
 
 /* first[v]: v's first successor (NONE: none, or v is out of the set). */
-static int build_records(const struct dfs_in *in, struct drec *rec, uint32_t *first, struct u32vec *ovf,
+static int build_records(const struct dfs_in *in, struct succ_rec *rec, uint32_t *first, struct u32vec *ovf,
                          struct u32vec *ovf_off)
 {
     if (u32vec_push(ovf_off, 0))
@@ -157,37 +149,18 @@ static int build_records(const struct dfs_in *in, struct drec *rec, uint32_t *fi
         if (!succ_ok(in, v))
             continue;   /* never visited: its record is never read */
         const uint32_t *list;
-        uint32_t add, len = succ_list(in, v, &list, &add), k = 0;
-        struct drec r = { NONE, { NONE, NONE, NONE } };
-        uint32_t first_ovf = NONE;
+        uint32_t add, len = succ_list(in, v, &list, &add);
+        struct succ_builder b;
+        succ_begin(&b);
         for (uint32_t i = 0; i < len; i++) {
             uint32_t s = list[i] + add;
-            if (!succ_ok(in, s))
-                continue;
-            if (k < 2) {
-                r.s[k++] = s;
-            } else if (k == 2) {
-                first_ovf = s;   /* a third: inline if it is the last one */
-                k++;
-            } else {
-                if (k == 3) {
-                    if (u32vec_push(ovf, first_ovf))
-                        return -1;
-                }
-                if (u32vec_push(ovf, s))
-                    return -1;
-                k++;
-            }
-        }
-        if (k == 3) {
-            r.s[2] = first_ovf;
-        } else if (k > 3) {
-            r.s[2] = REC_OVF | (uint32_t)(ovf_off->n - 1);
-            if (ovf->n >= REC_OVF || u32vec_push(ovf_off, (uint32_t)ovf->n))
+            if (succ_ok(in, s) && succ_add(&b, s, ovf))
                 return -1;
         }
-        r.ahead = first[v] = r.s[0];
-        rec[v] = r;
+        if (succ_finish(&b, ovf, ovf_off))
+            return -1;
+        first[v] = b.r.s[0];
+        rec[v] = b.r;
     }
     return 0;
 }
@@ -197,7 +170,7 @@ static int build_records(const struct dfs_in *in, struct drec *rec, uint32_t *fi
  * first successor), each pass independent random reads. */
 struct ahead_ctx {
     const struct dfs_in *in;
-    struct drec *rec;
+    struct succ_rec *rec;
     const uint32_t *from;
     uint32_t *to;
 };
@@ -217,7 +190,7 @@ static void ahead_store(void *p, uint32_t lo, uint32_t hi)
             c->rec[v].ahead = c->from[v];
 }
 
-static void build_ahead(const struct dfs_in *in, struct drec *rec, uint32_t *a, uint32_t *b)
+static void build_ahead(const struct dfs_in *in, struct succ_rec *rec, uint32_t *a, uint32_t *b)
 {
     struct ahead_ctx c = { in, rec, a, b };
     for (int pass = 0; pass < AHEAD_PASSES; pass++) {
@@ -234,7 +207,7 @@ static void build_ahead(const struct dfs_in *in, struct drec *rec, uint32_t *a, 
 static uint32_t dfs(const struct dfs_in *in, uint32_t *pre, uint32_t *vert, uint32_t *parent)
 {
     uint32_t N = in->N;
-    struct drec *rec = malloc((size_t)N * sizeof *rec);
+    struct succ_rec *rec = malloc((size_t)N * sizeof *rec);
     uint64_t *seen = calloc(((size_t)N + 64) / 64, sizeof *seen);
     struct u32vec ovf = { 0 }, ovf_off = { 0 };
     uint64_t *stack = NULL;
@@ -261,19 +234,14 @@ static uint32_t dfs(const struct dfs_in *in, uint32_t *pre, uint32_t *vert, uint
         pre[v] = w;
         vert[w] = v;
         parent[w] = p;
-        struct drec r = rec[v];
+        struct succ_rec r = rec[v];
         if (r.ahead != NONE)
             __builtin_prefetch(&rec[r.ahead]);
         /* push the successors, last first, so that s[0] is visited first */
         size_t need = sp + 3;
-        const uint32_t *ol = NULL;
-        uint32_t olen = 0;
-        if (r.s[2] != NONE && (r.s[2] & REC_OVF)) {
-            uint32_t k = r.s[2] & ~REC_OVF;
-            ol = ovf.v + ovf_off.v[k];
-            olen = ovf_off.v[k + 1] - ovf_off.v[k];
-            need += olen;
-        }
+        uint32_t olen;
+        const uint32_t *ol = succ_overflow(&r, &ovf, &ovf_off, &olen);
+        need += olen;
         if (need > cap) {
             size_t ncap = cap * 2 > need ? cap * 2 : need;
             uint64_t *ns = realloc(stack, ncap * sizeof *ns);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "dominators.h"
 #include "leaks.h"
+#include "succrec.h"
 #include "query.h"
 #include "u32vec.h"
 
@@ -49,48 +50,28 @@ static int cmp_root(const void *a, const void *b)
  * Pearce's space-efficient Tarjan (rindex: DFS index while active, then a
  * component number counting down from COMP_TOP), on an iterative DFS built
  * like the dominators' (dominators.c): each node's successors in U, as local
- * ids, in a fixed 16-byte record with `ahead`, the node a few first-successor
- * hops further, prefetched on each visit; visited marks in a bitset; a stack
- * of (parent, node) entries with exit markers for the post-order step. */
+ * ids, in a succ_rec (succrec.h); visited marks in a bitset; a stack of
+ * (parent, node) entries with exit markers for the post-order step. */
 
-#define REC_OVF 0x80000000u   /* s[2] = REC_OVF | k: successors 3.. are ovf[ovf_off[k] .. ovf_off[k + 1]) */
 #define EXIT 0x80000000u      /* a stack entry's node: v is finished */
-#define AHEAD_PASSES 3
-
-struct lrec {
-    uint32_t ahead, s[3];
-};
 
 static int build_records(const struct graph *g, const uint64_t *in_u, const uint32_t *ublk, const uint32_t *lid,
-                         uint32_t m, struct lrec *rec, struct u32vec *ovf, struct u32vec *ovf_off)
+                         uint32_t m, struct succ_rec *rec, struct u32vec *ovf, struct u32vec *ovf_off)
 {
     if (u32vec_push(ovf_off, 0))
         return -1;
     for (uint32_t v = 0; v < m; v++) {
-        uint32_t b = ublk[v], k = 0, third = NONE;
-        struct lrec r = { NONE, { NONE, NONE, NONE } };
+        uint32_t b = ublk[v];
+        struct succ_builder sb;
+        succ_begin(&sb);
         for (uint32_t e = g->fwd_off[b]; e < g->fwd_off[b + 1]; e++) {
             uint32_t tb = g->fwd[e];
-            if (!bit_get(in_u, tb))
-                continue;
-            uint32_t w = lid[tb];
-            if (k < 2)
-                r.s[k] = w;
-            else if (k == 2)
-                third = w;
-            else if ((k == 3 && u32vec_push(ovf, third)) || u32vec_push(ovf, w))
-                return -1;
-            k++;
-        }
-        if (k == 3) {
-            r.s[2] = third;
-        } else if (k > 3) {
-            r.s[2] = REC_OVF | (uint32_t)(ovf_off->n - 1);
-            if (ovf->n >= REC_OVF || u32vec_push(ovf_off, (uint32_t)ovf->n))
+            if (bit_get(in_u, tb) && succ_add(&sb, lid[tb], ovf))
                 return -1;
         }
-        r.ahead = r.s[0];
-        rec[v] = r;
+        if (succ_finish(&sb, ovf, ovf_off))
+            return -1;
+        rec[v] = sb.r;
     }
     /* ahead: 2^AHEAD_PASSES first-successor hops, by pointer doubling */
     uint32_t *tmp = malloc(((size_t)m + 1) * sizeof *tmp);
@@ -118,7 +99,7 @@ static struct retain_error *scc(const struct graph *g, const uint64_t *in_u, con
                                 const uint32_t *lid, uint32_t m, uint32_t *comp, uint32_t *ncomp_ret)
 {
     struct retain_error *err = NULL;
-    struct lrec *rec = malloc((size_t)m * sizeof *rec);
+    struct succ_rec *rec = malloc((size_t)m * sizeof *rec);
     uint64_t *seen = calloc(((size_t)m + 64) / 64, sizeof *seen);
     uint64_t *notroot = calloc(((size_t)m + 64) / 64, sizeof *notroot);
     uint32_t *S = malloc((size_t)m * sizeof *S);
@@ -164,16 +145,11 @@ static struct retain_error *scc(const struct graph *g, const uint64_t *in_u, con
             }
             seen[v >> 6] |= 1ull << (v & 63);
             rindex[v] = index++;
-            struct lrec r = rec[v];
+            struct succ_rec r = rec[v];
             if (r.ahead != NONE)
                 __builtin_prefetch(&rec[r.ahead]);
-            const uint32_t *ol = NULL;
-            uint32_t olen = 0;
-            if (r.s[2] != NONE && (r.s[2] & REC_OVF)) {
-                uint32_t k = r.s[2] & ~REC_OVF;
-                ol = ovf.v + ovf_off.v[k];
-                olen = ovf_off.v[k + 1] - ovf_off.v[k];
-            }
+            uint32_t olen;
+            const uint32_t *ol = succ_overflow(&r, &ovf, &ovf_off, &olen);
             size_t need = sp + 4 + olen;
             if (need > cap) {
                 size_t ncap = cap * 2 > need ? cap * 2 : need;

@@ -322,32 +322,39 @@ static PyObject *mod_top_blocks(PyObject *self, PyObject *args, PyObject *kwargs
     return list;
 }
 
+/* (session, addr, groups=None): the session with its dominator tree and the
+ * in-use block at addr; NULL with a Python exception otherwise. */
+static struct retain_session *dom_block_args(PyObject *args, PyObject *kwargs, const char *fn, uint32_t *id,
+                                             PyObject **groups)
+{
+    static char *kwlist[] = { "session", "addr", "groups", NULL };
+    PyObject *session;
+    unsigned long long addr;
+    *groups = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OK|O", kwlist, &session, &addr, groups))
+        return NULL;
+    struct retain_session *s = built_session(session, fn);
+    if (!s || inuse_block(s, addr, id) || ensure_dom(s, *groups, fn))
+        return NULL;
+    return s;
+}
+
 static PyObject *mod_retained(PyObject *self, PyObject *args, PyObject *kwargs)
 {
     (void)self;
-    static char *kwlist[] = { "session", "addr", "groups", NULL };
-    PyObject *session, *groups = Py_None;
-    unsigned long long addr;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OK|O", kwlist, &session, &addr, &groups))
-        return NULL;
-    struct retain_session *s = built_session(session, "retained");
     uint32_t id;
-    if (!s || inuse_block(s, addr, &id) || ensure_dom(s, groups, "retained"))
-        return NULL;
-    return PyLong_FromUnsignedLongLong(s->dom.retained[id]);
+    PyObject *groups;
+    struct retain_session *s = dom_block_args(args, kwargs, "retained", &id, &groups);
+    return s ? PyLong_FromUnsignedLongLong(s->dom.retained[id]) : NULL;
 }
 
 static PyObject *mod_idom(PyObject *self, PyObject *args, PyObject *kwargs)
 {
     (void)self;
-    static char *kwlist[] = { "session", "addr", "groups", NULL };
-    PyObject *session, *groups = Py_None;
-    unsigned long long addr;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OK|O", kwlist, &session, &addr, &groups))
-        return NULL;
-    struct retain_session *s = built_session(session, "idom");
     uint32_t id;
-    if (!s || inuse_block(s, addr, &id) || ensure_dom(s, groups, "idom"))
+    PyObject *groups;
+    struct retain_session *s = dom_block_args(args, kwargs, "idom", &id, &groups);
+    if (!s)
         return NULL;
     uint32_t up = s->dom.idom[id];
     if (up == DOM_NONE)

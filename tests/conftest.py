@@ -319,6 +319,16 @@ def pytest_generate_tests(metafunc):
     metafunc.parametrize("build_variant", variants, scope="module")
 
 
+def fixture_target(src_name):
+    """A module-scoped pytest fixture for a second fixture program of a test
+    module (beside its FIXTURE): fixtures/SRC_NAME, live and core."""
+    @pytest.fixture(scope="module", params=["live", "core"])
+    def _target(request, fixture_cache):
+        require_retain()
+        return make_target(fixture_cache.get(src_name), request.param)
+    return _target
+
+
 @pytest.fixture(scope="module", params=["live", "core"])
 def target(request, fixture_cache, build_variant):
     """The module's FIXTURE program, live or as a core (skips without retain);
@@ -464,6 +474,18 @@ def gdb_script(target, body, args=None, iex=(), timeout=GDB_TIMEOUT):
     # Non-GdbError exceptions surface as "Error occurred in Python" errors.
     assert_no_python_failure(json.dumps(result))
     return result
+
+
+_JSON_AND_TEXT = r"""
+out['json'] = {k: retain(c) for k, c in ARGS['json'].items()}
+out['text'] = {k: run(c) for k, c in ARGS['text'].items()}
+"""
+
+
+def json_and_text(target, json_queries, text_queries):
+    """Both kinds of query in one gdb: {"json": {key: answer}, "text": {key:
+    (ok, output)}} for dicts of commands (the JSON ones end in --json)."""
+    return gdb_script(target, _JSON_AND_TEXT, args={"json": json_queries, "text": text_queries})
 
 
 def retain_json_many(target, cmds, iex=()):

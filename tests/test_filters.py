@@ -8,8 +8,7 @@ backslashes even inside quotes: the patterns here use [.] for a literal dot."""
 
 import pytest
 
-from conftest import (check_path_answer, gdb_script, h, json_lines, make_target, require_retain,
-                      run_retain)
+from conftest import check_path_answer, fixture_target, gdb_script, h, json_lines, run_retain
 
 FIXTURE = "retained.c"
 
@@ -191,10 +190,7 @@ def test_who_root_filters(target, answers):
 # ---- hierarchy.cc: --type on histogram, top, who, leaks ---------------------------------
 
 
-@pytest.fixture(scope="module", params=["live", "core"])
-def hierarchy(request, fixture_cache):
-    require_retain()
-    return make_target(fixture_cache.get("hierarchy.cc"), request.param)
+hierarchy = fixture_target("hierarchy.cc")
 
 
 def hierarchy_queries(t):

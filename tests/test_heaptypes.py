@@ -6,7 +6,7 @@ vtable.cc (C++: dynamic types) check the typing itself. Live and on a core."""
 
 import pytest
 
-from conftest import gdb_script, h, make_target, require_retain
+from conftest import fixture_target, gdb_script, h
 
 FIXTURE = "histogram.c"
 
@@ -221,16 +221,10 @@ def test_binding_errors(answer):
 # basics.c and vtable.cc: the typing itself
 
 
-@pytest.fixture(scope="module", params=["live", "core"])
-def basics(request, fixture_cache):
-    require_retain()
-    return make_target(fixture_cache.get("basics.c"), request.param)
+basics = fixture_target("basics.c")
 
 
-@pytest.fixture(scope="module", params=["live", "core"])
-def vtable(request, fixture_cache):
-    require_retain()
-    return make_target(fixture_cache.get("vtable.cc"), request.param)
+vtable = fixture_target("vtable.cc")
 
 
 def test_basics_types(basics):

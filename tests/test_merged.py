@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import gdb_script, make_target, require_retain
+from conftest import fixture_target, gdb_script, json_and_text
 
 FIXTURE = "retained.c"
 
@@ -24,27 +24,15 @@ TEXT_QUERIES = {
     "link": "retain path --type '^struct link$'",
 }
 
-_SCRIPT = r"""
-out['json'] = {k: retain(c) for k, c in ARGS['json'].items()}
-out['text'] = {k: run(c) for k, c in ARGS['text'].items()}
-"""
-
-
 @pytest.fixture(scope="module")
 def answers(target):
-    return gdb_script(target, _SCRIPT, args={"json": QUERIES, "text": TEXT_QUERIES})
+    return json_and_text(target, QUERIES, TEXT_QUERIES)
 
 
-@pytest.fixture(scope="module", params=["live", "core"])
-def leaky(request, fixture_cache):
-    require_retain()
-    return make_target(fixture_cache.get("leaky.c"), request.param)
+leaky = fixture_target("leaky.c")
 
 
-@pytest.fixture(scope="module", params=["live", "core"])
-def hierarchy(request, fixture_cache):
-    require_retain()
-    return make_target(fixture_cache.get("hierarchy.cc"), request.param)
+hierarchy = fixture_target("hierarchy.cc")
 
 
 def answer(answers, key):

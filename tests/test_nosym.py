@@ -10,10 +10,8 @@ tcaches (all but the first) only the TLS offset or a scan can find."""
 
 import re
 
-import pytest
-
-from conftest import (check_path_answer, gdb_script, h, make_target, require_retain,
-                      retain_json, retain_json_many, run_retain)
+from conftest import (check_path_answer, fixture_target, gdb_script, h, retain_json, retain_json_many,
+                      run_retain)
 
 FIXTURE = "basics.c"
 NOSYM = ["set debug-file-directory /nonexistent"]
@@ -166,10 +164,7 @@ out["symbols"] = retain("retain stats --json")
 # ---- shared_arena.c: several threads' tcaches in one arena --------------------
 
 
-@pytest.fixture(scope="module", params=["live", "core"])
-def shared(request, fixture_cache):
-    require_retain()
-    return make_target(fixture_cache.get("shared_arena.c"), request.param)
+shared = fixture_target("shared_arena.c")
 
 
 def test_tcaches_of_threads_sharing_an_arena(shared):

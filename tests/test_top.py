@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from conftest import check_addr, check_root, gdb_script, h
+from conftest import check_addr, check_root, h, json_and_text
 
 FIXTURE = "retained.c"
 
@@ -32,15 +32,9 @@ TEXT_QUERIES = {
     "type": "retain top 100 --by type",
 }
 
-_SCRIPT = r"""
-out['json'] = {k: retain(c) for k, c in ARGS['json'].items()}
-out['text'] = {k: run(c) for k, c in ARGS['text'].items()}
-"""
-
-
 @pytest.fixture(scope="module")
 def answers(target):
-    return gdb_script(target, _SCRIPT, args={"json": QUERIES, "text": TEXT_QUERIES})
+    return json_and_text(target, QUERIES, TEXT_QUERIES)
 
 
 def answer(answers, key):

@@ -277,11 +277,12 @@ def add_goroutine_roots(session, gs, threads_by_lwp, maps):
     Go's stack maps call live pointers (maps: a gostack.StackMaps, or None),
     else every word (conservative)."""
     scope_cache = {}
+    procid_off = _fields("runtime.m", ["procid"])[1]["procid"]
     for gr in gs:
         sp, pc, bp = gr.sp, gr.pc, gr.bp
         exact_pc = False
         if gr.status in (G_RUNNING, G_SYSCALL) and gr.m:
-            th = threads_by_lwp.get(_m_procid(session, gr.m))
+            th = threads_by_lwp.get(_m_procid(session, gr.m, procid_off))
             if th is not None and gr.lo <= th["rsp"] < gr.hi:
                 sp, pc, bp, exact_pc = th["rsp"], th["rip"], th["rbp"], True
         if not gr.lo <= sp < gr.hi:
@@ -302,17 +303,23 @@ def add_goroutine_roots(session, gs, threads_by_lwp, maps):
             # A running goroutine's top frame may be anywhere (not at a call):
             # the runtime scans such a frame conservatively too.
             frame_map = None if exact or cfa is None or maps is None else maps.frame(f_pc, f_sp, cfa)
-            if frame_map is None:
-                session.add_range("goroutine", f_sp, f_hi, goid, start_fn)
-            else:
-                for lo, hi, mask in frame_map.ranges:
-                    if mask is None:
-                        session.add_range("goroutine", lo, hi, goid, start_fn)
-                    else:
-                        _retain.add_masked_range(session, "goroutine", lo, hi, goid, start_fn, mask)
+            _add_frame_roots(session, frame_map, f_sp, f_hi, goid, start_fn)
             end = f_hi
         if end < gr.hi:   # past where the frame chain ended: unknown, every word
             session.add_range("goroutine", end, gr.hi, goid, start_fn)
+
+
+def _add_frame_roots(session, frame_map, lo, hi, goid, label):
+    """A frame [lo, hi) as goroutine roots: the live words its stack map
+    names, or every word when there is no map (conservative)."""
+    if frame_map is None:
+        session.add_range("goroutine", lo, hi, goid, label)
+        return
+    for start, end, mask in frame_map.ranges:
+        if mask is None:
+            session.add_range("goroutine", start, end, goid, label)
+        else:
+            _retain.add_masked_range(session, "goroutine", start, end, goid, label, mask)
 
 
 def _frames(session, gr, sp, pc, bp):
@@ -347,14 +354,10 @@ def stack_maps(session):
         return None, "Go's stack maps are unreadable (%s): goroutine stacks are scanned conservatively" % e
 
 
-_m_offsets = {}
-
-
-def _m_procid(session, m):
-    if "procid" not in _m_offsets:
-        _m_offsets["procid"] = _fields("runtime.m", ["procid"])[1]["procid"]
+def _m_procid(session, m, procid_off):
+    """The thread id (LWP) of the runtime.m at m, or None."""
     try:
-        return _u64(session, m + _m_offsets["procid"])
+        return _u64(session, m + procid_off)
     except RetainError:
         return None
 
